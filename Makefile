@@ -1,0 +1,52 @@
+# Two commands: `make serve` (set up, build, serve at http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+SITE   ?= site
+INDEX  ?= .kb/index
+
+.PHONY: install build serve dev test check bench browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+build: install
+	$(BIN)/kb build --site-dir $(SITE) --index-dir $(INDEX)
+
+serve: build
+	$(BIN)/kb serve --host $(HOST) --port $(PORT) --site-dir $(SITE) --index-dir $(INDEX)
+
+dev: install
+	$(BIN)/kb serve --watch --host $(HOST) --port $(PORT) --site-dir $(SITE) --index-dir $(INDEX)
+
+check: install
+	$(BIN)/kb check content
+
+# Browser tests use Debian's chromium (and CJK fonts so Chinese renders in screenshots).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium and fonts-noto-cjk (apt-get)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else \
+			echo "chromium not installed and cannot apt-get: browser tests will skip"; \
+		fi; \
+	fi
+
+test: install browser
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python scripts/bench_check.py
+	$(BIN)/python scripts/bench_search.py
+
+clean:
+	rm -rf $(SITE) .kb build .pytest_cache

@@ -1,0 +1,9 @@
+"""Placeholder: replaced by the real command."""
+
+import click
+
+
+@click.command("serve")
+def serve() -> None:
+    """尚未实现。"""
+    raise click.ClickException("尚未实现")

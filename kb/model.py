@@ -1,0 +1,264 @@
+"""The content model: an `Article` parsed from Markdown with YAML front matter.
+
+Keeps the source line and column of every front-matter key and value, the body's first line,
+and the headings and links of the body, so every later stage can point a writer at the exact place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+FRONT_MATTER_FENCE = "---"
+
+
+class ArticleParseError(Exception):
+    """The file cannot be read as an article. `reason` is one of:
+    too_large, binary, encoding, unterminated, yaml, not_mapping."""
+
+    def __init__(self, reason: str, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.line, self.column = reason, message, line, column
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    anchor: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Link:
+    target: str
+    text: str
+    line: int
+    column: int
+
+
+@dataclass
+class Article:
+    path: Path  # absolute
+    rel: str  # posix path relative to the content root
+    text: str  # the whole file
+    meta: dict[str, Any]
+    key_positions: dict[str, Position]
+    value_positions: dict[str, Position]
+    body: str
+    body_line: int
+    headings: list[Heading] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    has_front_matter: bool = True
+    folder_kind: str | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.meta.get("id") or Path(self.rel).stem)
+
+    @property
+    def title(self) -> str:
+        if self.meta.get("title"):
+            return str(self.meta["title"])
+        h1 = next((h for h in self.headings if h.level == 1), None)
+        return h1.text if h1 else Path(self.rel).stem
+
+    @property
+    def kind(self) -> str | None:
+        return str(self.meta["kind"]) if self.meta.get("kind") else self.folder_kind
+
+    @property
+    def visibility(self) -> str:
+        return str(self.meta.get("visibility") or "internal")  # unknown means internal: fail closed
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == "public"
+
+    @property
+    def is_index(self) -> bool:
+        return Path(self.rel).name == "index.md"
+
+    def position_of(self, key: str | None = None, value: bool = False) -> Position:
+        """Where a front-matter key (or its value) stands; the front matter start if absent."""
+        table = self.value_positions if value else self.key_positions
+        if key and key in table:
+            return table[key]
+        return Position(1, 1)
+
+    def sections(self) -> dict[str, str]:
+        """Body text under each heading (level 2 and below), keyed by heading text."""
+        lines = self.body.splitlines()
+        out: dict[str, str] = {}
+        hs = [h for h in self.headings if h.level >= 2]
+        for i, h in enumerate(hs):
+            start = h.line - self.body_line + 1
+            end = (hs[i + 1].line - self.body_line) if i + 1 < len(hs) else len(lines)
+            out[h.text] = "\n".join(lines[start:end]).strip()
+        return out
+
+
+class _PositionLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates and times as strings, so checks see what the writer typed."""
+
+
+_PositionLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def slugify(text: str) -> str:
+    """Heading anchor, the same as the site's toc (pymdownx.slugs.slugify(case="lower"))."""
+    from pymdownx.slugs import slugify as _slugify
+
+    return _slugify(case="lower")(text, "-")
+
+
+def _split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """(front matter or None, body, 1-based line where the body starts)."""
+    if not (text.startswith(FRONT_MATTER_FENCE + "\n") or text.startswith(FRONT_MATTER_FENCE + "\r\n")):
+        return None, text, 1
+    lines = text.splitlines(keepends=True)
+    for i in range(1, len(lines)):
+        if lines[i].rstrip("\r\n") in (FRONT_MATTER_FENCE, "..."):
+            return "".join(lines[1:i]), "".join(lines[i + 1:]), i + 2
+    raise ArticleParseError("unterminated", "front matter 没有结束的 --- 行", 1, 1)
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise ArticleParseError("binary", "文件看起来是二进制文件，不是 Markdown")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise ArticleParseError("encoding", f"不是有效的 UTF-8（第 {e.start} 字节: {data[e.start:e.start + 1]!r}）",
+                                line, col) from e
+    return text.removeprefix("\ufeff")
+
+
+def _parse_front_matter(fm: str) -> tuple[dict[str, Any], dict[str, Position], dict[str, Position]]:
+    offset = 1  # front matter starts on line 2 of the file
+    try:
+        node = yaml.compose(fm, Loader=_PositionLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = mark.line + 1 + offset if mark else 1
+        col = mark.column + 1 if mark else 1
+        problem = getattr(e, "problem", None) or str(e)
+        raise ArticleParseError("yaml", f"YAML 语法错误: {problem}", line, col) from e
+    if node is None:
+        return {}, {}, {}
+    if not isinstance(node, yaml.MappingNode):
+        raise ArticleParseError("not_mapping", "front matter 必须是键值映射（key: value）",
+                                node.start_mark.line + 1 + offset, node.start_mark.column + 1)
+    loader = _PositionLoader("")
+    try:
+        data = loader.construct_document(node)
+    except yaml.YAMLError as e:
+        raise ArticleParseError("yaml", f"YAML 无法解析: {e}", 1 + offset, 1) from e
+    finally:
+        loader.dispose()
+    keys: dict[str, Position] = {}
+    values: dict[str, Position] = {}
+    for k, v in node.value:
+        name = str(k.value)
+        keys[name] = Position(k.start_mark.line + 1 + offset, k.start_mark.column + 1)
+        values[name] = Position(v.start_mark.line + 1 + offset, v.start_mark.column + 1)
+    return (data if isinstance(data, dict) else {}), keys, values
+
+
+
+
+def _headings_and_links(body: str, body_line: int) -> tuple[list[Heading], list[Link]]:
+    tokens = _markdown().parse(body)
+    headings: list[Heading] = []
+    links: list[Link] = []
+    body_lines = body.splitlines()
+    seen: dict[str, int] = {}
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.map:
+            text = tokens[i + 1].content.strip() if i + 1 < len(tokens) else ""
+            anchor = slugify(text)
+            if anchor in seen:  # same de-duplication as Python-Markdown's toc
+                seen[anchor] += 1
+                anchor = f"{anchor}_{seen[anchor]}"
+            else:
+                seen[anchor] = 0
+            headings.append(Heading(int(tok.tag[1]), text, anchor, body_line + tok.map[0]))
+        if tok.type == "inline" and tok.children and tok.map:
+            children = tok.children
+            for j, child in enumerate(children):
+                if child.type != "link_open":
+                    continue
+                href = unquote(str(child.attrGet("href") or ""))
+                label = children[j + 1].content if j + 1 < len(children) else ""
+                line_no, col = body_line + tok.map[0], 1
+                for k in range(tok.map[0], min(tok.map[1], len(body_lines))):
+                    pos = body_lines[k].find(f"]({href}")
+                    if pos >= 0:
+                        line_no, col = body_line + k, pos + 3
+                        break
+                links.append(Link(href, label, line_no, col))
+    return headings, links
+
+
+def parse_article(path: Path, rel: str, data: bytes, folder_kind: str | None = None,
+                  max_bytes: int = 1_000_000) -> Article:
+    """Parse raw bytes into an Article, or raise ArticleParseError with a location."""
+    if len(data) > max_bytes:
+        raise ArticleParseError("too_large", f"文件有 {len(data):,} 字节，超过上限 {max_bytes:,} 字节")
+    text = _decode(data)
+    fm, body, body_line = _split_front_matter(text)
+    meta: dict[str, Any] = {}
+    keys: dict[str, Position] = {}
+    values: dict[str, Position] = {}
+    if fm is not None:
+        meta, keys, values = _parse_front_matter(fm)
+    headings, links = _headings_and_links(body, body_line)
+    return Article(path=path, rel=rel, text=text, meta=meta, key_positions=keys, value_positions=values,
+                   body=body, body_line=body_line, headings=headings, links=links,
+                   has_front_matter=fm is not None, folder_kind=folder_kind)
+
+
+def load_article(path: Path, root: Any) -> Article:
+    """Read one file of a ContentRoot. Raises ArticleParseError or OSError."""
+    path = Path(path).resolve()
+    size = path.stat().st_size
+    limit = root.settings.max_file_bytes
+    if size > limit:  # never read a huge file into memory just to reject it
+        raise ArticleParseError("too_large", f"文件有 {size:,} 字节，超过上限 {limit:,} 字节")
+    return parse_article(path, root.rel(path), path.read_bytes(), root.kind_for(path), limit)
+
+
+def load_articles(root: Any) -> tuple[list[Article], list[tuple[Path, ArticleParseError]]]:
+    """All readable articles of a content root, and the files that could not be parsed."""
+    good: list[Article] = []
+    bad: list[tuple[Path, ArticleParseError]] = []
+    for p in root.article_paths():
+        try:
+            good.append(load_article(p, root))
+        except ArticleParseError as e:
+            bad.append((p, e))
+    return good, bad
