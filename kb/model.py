@@ -90,6 +90,11 @@ class Article:
     def is_index(self) -> bool:
         return Path(self.rel).name == "index.md"
 
+    @property
+    def url(self) -> str:
+        """Site-relative URL of the built page (MkDocs directory URLs): cases/foo.md -> cases/foo/."""
+        return article_url(self.rel)
+
     def position_of(self, key: str | None = None, value: bool = False) -> Position:
         """Where a front-matter key (or its value) stands; the front matter start if absent."""
         table = self.value_positions if value else self.key_positions
@@ -262,3 +267,12 @@ def load_articles(root: Any) -> tuple[list[Article], list[tuple[Path, ArticlePar
         except ArticleParseError as e:
             bad.append((p, e))
     return good, bad
+
+
+def article_url(rel: str) -> str:
+    """Site-relative URL for a content path, as MkDocs builds it with use_directory_urls."""
+    p = Path(rel)
+    if p.name == "index.md":
+        parent = p.parent.as_posix()
+        return "" if parent == "." else parent + "/"
+    return p.with_suffix("").as_posix() + "/"
