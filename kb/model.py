@@ -114,7 +114,10 @@ class Article:
         return out
 
 
-class _PositionLoader(yaml.SafeLoader):
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
+class _PositionLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader that keeps dates and times as strings, so checks see what the writer typed."""
 
 

@@ -1,14 +1,127 @@
-"""Placeholder: replaced by the real command."""
+"""`kb index` and `kb search`: build the Tantivy index of a content root and query it (table, JSON, batch)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
+from kb.cli import content_option
+from kb.commands.progress import progress_bar
+
+index_dir_option = click.option("--index-dir", default=".kb/index", show_default=True,
+                                type=click.Path(file_okay=False, path_type=Path), help="索引目录")
+
+
+def build_from_content(content_dir: str, index_dir: Path, audience: str, incremental: bool = False) -> Any:
+    from kb.config import ConfigError, ContentRoot
+    from kb.index import build_index, prepare_files, update_index
+    from kb.model import load_articles
+    from kb.text import Analyzer
+
+    try:
+        root = ContentRoot.load(content_dir)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+    analyzer = Analyzer.from_root(root)
+    if incremental:
+        articles, bad = load_articles(root)
+        articles = [a for a in articles if a.kind and not a.is_index]
+        return update_index(articles, index_dir, analyzer, audience)
+    paths = root.article_paths()
+    errors: list[tuple[str, str]] = []
+    with progress_bar("建立索引", len(paths)) as advance:
+        info = build_index(prepare_files(root.path, paths, analyzer, errors=errors), index_dir, analyzer,
+                           audience, progress=advance)
+    for path, err in errors:
+        click.echo(f"{path}: 跳过（无法解析）：{err}", err=True)
+    return info
+
 
 @click.command("index")
-def index() -> None:
-    """尚未实现。"""
-    raise click.ClickException("尚未实现")
+@content_option
+@index_dir_option
+@click.option("--audience", type=click.Choice(["internal", "public"]), default="internal", show_default=True,
+              help="public 时不收录内部文章")
+@click.option("--incremental", is_flag=True, help="只更新有变化的文章（按内容哈希）")
+def index(content_dir: str, index_dir: Path, audience: str, incremental: bool) -> None:
+    """为内容目录建立搜索索引（先建在旁边，成功后原子切换）。"""
+    if not Path(content_dir).is_dir():
+        raise click.UsageError(f"内容目录不存在：{content_dir}")
+    info = build_from_content(content_dir, index_dir, audience, incremental)
+    click.echo(f"索引完成：{info.doc_count} 篇文章，版本 {info.version}，位置 {info.path}", err=True)
+
 
 @click.command("search")
-def search() -> None:
-    """尚未实现。"""
-    raise click.ClickException("尚未实现")
+@click.argument("query", required=False)
+@index_dir_option
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--kind", multiple=True, help="按类型过滤：manual / senderid / case")
+@click.option("--category", multiple=True)
+@click.option("--country", multiple=True)
+@click.option("--tag", multiple=True)
+@click.option("--owner", multiple=True)
+@click.option("--public", "public_only", is_flag=True, help="只搜索公开文章")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="批量查询：每行 {\"id\",\"text\"} 的 JSONL 文件")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default=None)
+def search(query: str | None, index_dir: Path, limit: int, page: int, kind: tuple[str, ...],
+           category: tuple[str, ...], country: tuple[str, ...], tag: tuple[str, ...], owner: tuple[str, ...],
+           public_only: bool, as_json: bool, batch: Path | None, fmt: str | None) -> None:
+    """搜索知识库。例：kb search "印尼 回填率低" --kind case"""
+    from kb.index import IndexError_
+    from kb.search import Searcher
+
+    if not batch and not query:
+        raise click.UsageError("请给出查询词，或用 --batch 指定查询文件")
+    try:
+        searcher = Searcher(index_dir)
+    except IndexError_ as e:
+        raise click.ClickException(str(e)) from e
+    if batch:
+        _batch(searcher, batch, limit, not public_only)
+        return
+    filters = {"kind": kind, "category": category, "country": country, "tag": tag, "owner": owner}
+    res = searcher.search(query or "", limit=limit, page=page, filters=filters, include_internal=not public_only)
+    if as_json or fmt in ("json", "jsonl"):
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(res), ensure_ascii=False, indent=None if fmt == "jsonl" else 2))
+        return
+    _table(res)
+
+
+def _batch(searcher: Any, path: Path, limit: int, include_internal: bool) -> None:
+    out = sys.stdout
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            q = json.loads(line)
+            qid = q.get("id", q.get("query_id"))
+            hits = searcher.search_ids(str(q.get("text", q.get("query", ""))), limit=limit,
+                                       include_internal=include_internal)
+            out.write(json.dumps({"query_id": qid, "hits": [{"id": i, "score": round(s, 4)} for i, s in hits]},
+                                 ensure_ascii=False) + "\n")
+
+
+def _table(res: Any) -> None:
+    import re
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from kb.config import KIND_LABELS
+
+    table = Table(title=f"“{res.query}”：共 {res.total} 条，用时 {res.took_ms:.1f} ms", show_lines=False)
+    for col in ("#", "类型", "标题", "摘要", "得分"):
+        table.add_column(col)
+    for i, h in enumerate(res.hits, (res.page - 1) * res.limit + 1):
+        snippet = re.sub(r"<mark>(.*?)</mark>", r"[bold yellow]\1[/]", h.snippet.replace("[", "\\["))
+        table.add_row(str(i), KIND_LABELS.get(h.kind, h.kind), f"{h.title}\n[dim]{h.id}[/]", snippet, f"{h.score:.2f}")
+    Console().print(table)

@@ -1,0 +1,371 @@
+"""The Tantivy search index: pre-tokenized word and bigram fields, built aside and swapped in atomically.
+
+Layout of an index dir: `CURRENT` (name of the live version), `v-*/` (one Tantivy index each, with
+`kb-index.json` for version/hashes and `analyzer.json`), `.lock` (one writer at a time). Readers follow
+`CURRENT`; a failed build removes its own version dir and never touches the live one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from kb.text import ANALYZER_VERSION, Analyzer
+from kb.text.plain import plain_text
+
+SCHEMA_VERSION = "1"
+INDEX_VERSION = f"s{SCHEMA_VERSION}-a{ANALYZER_VERSION}"
+TOKENIZER = "kbws"
+CURRENT = "CURRENT"
+META_FILE = "kb-index.json"
+ANALYZER_FILE = "analyzer.json"
+SUGGEST_FILE = "suggest.json"
+GRACE_SECONDS = 60.0
+
+#: analyzed fields: name -> which analysis feeds it
+TEXT_FIELDS = ("title_w", "title_b", "head_w", "body_w", "body_b")
+#: exact-match fields used by filters and facets
+KEYWORD_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
+
+
+class IndexError_(Exception):
+    """The index is missing, unreadable or of another version; the message says what to run."""
+
+
+@dataclass
+class IndexInfo:
+    path: Path
+    version: str
+    doc_count: int
+    built_at: str
+    content_hash: str
+    audience: str = "internal"
+
+
+@dataclass
+class IndexDoc:
+    """What the index stores for one article; built from an Article or directly (imports, tests)."""
+
+    id: str
+    title: str
+    kind: str
+    url: str
+    body: str  # Markdown
+    headings: list[str]
+    meta: dict[str, Any]
+    path: str = ""
+
+    @property
+    def visibility(self) -> str:
+        return str(self.meta.get("visibility", "public"))
+
+    def content_hash(self) -> str:
+        blob = json.dumps([self.title, self.url, self.body, self.meta, self.path], ensure_ascii=False,
+                          sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def doc_from_article(article: Any) -> IndexDoc:
+    meta = {k: (v if isinstance(v, (str, int, float, bool, list, type(None))) else str(v))
+            for k, v in article.meta.items()}
+    return IndexDoc(id=article.id, title=article.title, kind=article.kind or "", url=article.url,
+                    body=article.body, headings=[h.text for h in article.headings if h.level > 1],
+                    meta=meta, path=article.rel)
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    for name in TEXT_FIELDS:
+        sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position")
+    for name in KEYWORD_FIELDS:
+        sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    sb.add_bytes_field("doc", stored=True)  # JSON: title, kind, url, meta, body, path, hash
+    return sb.build()
+
+
+def _open(path: Path, schema: tantivy.Schema | None = None) -> tantivy.Index:
+    index = tantivy.Index(schema or build_schema(), path=str(path), reuse=True)
+    index.register_tokenizer(TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+    return index
+
+
+def _keyword_values(doc: IndexDoc) -> dict[str, list[str]]:
+    m = doc.meta
+    tags = m.get("tags") or []
+    return {
+        "kind": [doc.kind], "tag": [str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
+        "category": [str(m["category"])] if m.get("category") else [],
+        "subcategory": [str(m["subcategory"])] if m.get("subcategory") else [],
+        "country": [str(m["country"])] if m.get("country") else [],
+        "owner": [str(m["owner"])] if m.get("owner") else [],
+        "status": [str(m.get("status", "published"))], "visibility": [doc.visibility],
+    }
+
+
+@dataclass
+class PreparedDoc:
+    """An analyzed document ready for Tantivy: plain data, so worker processes can make it."""
+
+    id: str
+    hash: str
+    visibility: str
+    title: str
+    url: str
+    fields: dict[str, Any]
+
+    def to_tantivy(self) -> tantivy.Document:
+        return tantivy.Document(**self.fields)
+
+
+def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
+    text = plain_text(doc.body)
+    summary = str(doc.meta.get("summary", ""))
+    title_w, title_b = analyzer.analyze(doc.title)
+    body_w, body_b = analyzer.analyze(f"{summary}\n{text}")
+    fields: dict[str, Any] = {
+        "id": doc.id, "title_w": " ".join(title_w), "title_b": " ".join(title_b),
+        "head_w": " ".join(analyzer.words(" ".join(doc.headings))) if doc.headings else "",
+        "body_w": " ".join(body_w), "body_b": " ".join(body_b),
+    }
+    for name, values in _keyword_values(doc).items():
+        if values:
+            fields[name] = values
+    h = doc.content_hash()
+    stored = {"id": doc.id, "title": doc.title, "kind": doc.kind, "url": doc.url, "meta": doc.meta,
+              "body": doc.body, "text": text, "path": doc.path, "hash": h}
+    fields["doc"] = json.dumps(stored, ensure_ascii=False, default=str).encode()
+    return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields)
+
+
+def to_tantivy(doc: IndexDoc, analyzer: Analyzer) -> tantivy.Document:
+    return prepare(doc, analyzer).to_tantivy()
+
+
+# -- parallel preparation from files ----------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(content_dir: str, analyzer_config: dict[str, Any]) -> None:
+    from kb.config import ContentRoot
+
+    _WORKER["root"] = ContentRoot.load(content_dir)
+    _WORKER["analyzer"] = Analyzer.from_config(analyzer_config)
+
+
+def _worker_prepare(paths: list[str]) -> list[PreparedDoc | tuple[str, str]]:
+    from kb.model import ArticleParseError, load_article
+
+    root, analyzer = _WORKER["root"], _WORKER["analyzer"]
+    out: list[PreparedDoc | tuple[str, str]] = []
+    for p in paths:
+        try:
+            art = load_article(Path(p), root)
+        except (ArticleParseError, OSError) as e:
+            out.append((p, str(e)))
+            continue
+        if art.kind and not art.is_index and art.id:
+            out.append(prepare(doc_from_article(art), analyzer))
+    return out
+
+
+def prepare_files(content_dir: Path, paths: list[Path], analyzer: Analyzer, workers: int | None = None,
+                  errors: list[tuple[str, str]] | None = None) -> Iterator[PreparedDoc]:
+    """Load and analyze article files on all cores (fork); yields in path order; parse errors go to `errors`."""
+    import multiprocessing as mp
+
+    workers = workers or min(os.cpu_count() or 1, 4)
+    chunks = [[str(p) for p in paths[i:i + 200]] for i in range(0, len(paths), 200)]
+    if workers <= 1 or len(paths) < 400:
+        _worker_init(str(content_dir), analyzer.to_config())
+        results: Iterable[list[Any]] = map(_worker_prepare, chunks)
+        pool = None
+    else:
+        pool = mp.get_context("fork").Pool(workers, _worker_init, (str(content_dir), analyzer.to_config()))
+        results = pool.imap(_worker_prepare, chunks)
+    try:
+        for batch in results:
+            for item in batch:
+                if isinstance(item, PreparedDoc):
+                    yield item
+                elif errors is not None:
+                    errors.append(item)
+    finally:
+        if pool is not None:
+            pool.terminate()
+
+
+# -- files and locking ----------------------------------------------------------------------------
+@contextlib.contextmanager
+def _locked(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(data, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def current_version_dir(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    path = index_dir / name
+    return path if name and path.is_dir() else None
+
+
+def _read_meta(version_dir: Path) -> dict[str, Any]:
+    return json.loads((version_dir / META_FILE).read_text(encoding="utf-8"))
+
+
+def index_info(index_dir: Path) -> IndexInfo | None:
+    vdir = current_version_dir(Path(index_dir))
+    if vdir is None:
+        return None
+    try:
+        m = _read_meta(vdir)
+    except (OSError, ValueError):
+        return None
+    return IndexInfo(path=vdir, version=m.get("version", "?"), doc_count=int(m.get("doc_count", 0)),
+                     built_at=m.get("built_at", ""), content_hash=m.get("content_hash", ""),
+                     audience=m.get("audience", "internal"))
+
+
+def _content_hash(hashes: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()[:16]
+
+
+def _gc(index_dir: Path, keep: set[str]) -> None:
+    now = time.time()
+    for p in index_dir.glob("v-*"):
+        if p.name not in keep and p.is_dir() and now - p.stat().st_mtime > GRACE_SECONDS:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _docs(items: Iterable[Any]) -> Iterator[IndexDoc]:
+    for item in items:
+        yield item if isinstance(item, IndexDoc) else doc_from_article(item)
+
+
+def _prepared(items: Iterable[Any], analyzer: Analyzer) -> Iterator[PreparedDoc]:
+    for item in items:
+        if isinstance(item, PreparedDoc):
+            yield item
+        else:
+            yield prepare(item if isinstance(item, IndexDoc) else doc_from_article(item), analyzer)
+
+
+def _visible(doc: IndexDoc | PreparedDoc, audience: str) -> bool:
+    return audience != "public" or doc.visibility == "public"
+
+
+# -- build and update -----------------------------------------------------------------------------
+def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, audience: str = "internal",
+                progress: Callable[[int], None] | None = None) -> IndexInfo:
+    """Build a fresh index version aside and make it current atomically; on failure the old one stays."""
+    index_dir = Path(index_dir)
+    with _locked(index_dir):
+        name = f"v-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+        vdir = index_dir / name
+        vdir.mkdir()
+        try:
+            index = _open(vdir)
+            writer = index.writer(heap_size=128_000_000, num_threads=2)
+            hashes: dict[str, str] = {}
+            titles: list[dict[str, Any]] = []
+            for doc in _prepared(articles, analyzer):
+                if progress:
+                    progress(1)
+                if not _visible(doc, audience) or doc.id in hashes:
+                    continue
+                writer.add_document(doc.to_tantivy())
+                hashes[doc.id] = doc.hash
+                titles.append({"id": doc.id, "title": doc.title, "url": doc.url, "visibility": doc.visibility})
+            writer.commit()
+            writer.wait_merging_threads()
+            info = _finish(vdir, hashes, analyzer, audience, titles)
+        except BaseException:
+            shutil.rmtree(vdir, ignore_errors=True)
+            raise
+        _write_atomic(index_dir / CURRENT, name)
+        _gc(index_dir, {name})
+        return info
+
+
+def _finish(vdir: Path, hashes: dict[str, str], analyzer: Analyzer, audience: str,
+            titles: list[dict[str, Any]]) -> IndexInfo:
+    from kb.suggest import build_suggestions
+
+    _write_atomic(vdir / ANALYZER_FILE, json.dumps(analyzer.to_config(), ensure_ascii=False))
+    _write_atomic(vdir / SUGGEST_FILE, json.dumps(build_suggestions(titles, analyzer), ensure_ascii=False))
+    built_at = datetime.now(UTC).isoformat(timespec="seconds")
+    meta = {"version": INDEX_VERSION, "doc_count": len(hashes), "built_at": built_at,
+            "content_hash": _content_hash(hashes), "audience": audience, "hashes": hashes}
+    _write_atomic(vdir / META_FILE, json.dumps(meta, ensure_ascii=False))
+    return IndexInfo(vdir, INDEX_VERSION, len(hashes), built_at, meta["content_hash"], audience)
+
+
+def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
+                 audience: str | None = None) -> IndexInfo:
+    """Apply only what changed (by content hash): adds, edits and deletions. Rebuilds when versions differ."""
+    index_dir = Path(index_dir)
+    docs = list(_docs(articles))
+    info = index_info(index_dir)
+    if info is None or info.version != INDEX_VERSION or (
+            (info.path / ANALYZER_FILE).exists()
+            and json.loads((info.path / ANALYZER_FILE).read_text("utf-8")) != analyzer.to_config()):
+        return build_index(docs, index_dir, analyzer, audience or (info.audience if info else "internal"))
+    audience = audience or info.audience
+    with _locked(index_dir):
+        vdir = info.path
+        meta = _read_meta(vdir)
+        old: dict[str, str] = meta.get("hashes", {})
+        new = {d.id: d.content_hash() for d in docs if _visible(d, audience)}
+        changed = [d for d in docs if d.id in new and old.get(d.id) != new[d.id]]
+        removed = [i for i in old if i not in new]
+        if not changed and not removed:
+            return info
+        index = _open(vdir)
+        writer = index.writer(heap_size=50_000_000, num_threads=1)
+        for doc_id in [*removed, *(d.id for d in changed)]:
+            writer.delete_documents_by_term("id", doc_id)
+        seen: set[str] = set()
+        for d in changed:
+            if d.id not in seen:
+                writer.add_document(to_tantivy(d, analyzer))
+                seen.add(d.id)
+        writer.commit()
+        writer.wait_merging_threads()
+        titles = [{"id": d.id, "title": d.title, "url": d.url, "visibility": d.visibility}
+                  for d in docs if d.id in new]
+        return _finish(vdir, new, analyzer, audience, titles)
+
+
+def open_current(index_dir: Path) -> tuple[tantivy.Index, Path, dict[str, Any]]:
+    vdir = current_version_dir(Path(index_dir))
+    if vdir is None:
+        raise IndexError_(f"索引不存在：{index_dir}。请先运行 kb index 或 kb build。")
+    meta = _read_meta(vdir)
+    if meta.get("version") != INDEX_VERSION:
+        raise IndexError_(f"索引版本 {meta.get('version')} 与当前程序 {INDEX_VERSION} 不一致，请重新运行 kb index 重建索引。")
+    return _open(vdir), vdir, meta

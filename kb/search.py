@@ -1,0 +1,323 @@
+"""Search over a kb index: field-weighted BM25 on words and bigrams, phrase boost, filters, facets, snippets.
+
+One `Searcher` per process, shared by threads; `reload_if_changed` follows a swapped or updated index cheaply.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from kb.index import ANALYZER_FILE, CURRENT, KEYWORD_FIELDS, META_FILE, SUGGEST_FILE, IndexInfo, open_current
+from kb.suggest import Suggestion, match
+from kb.text import Analyzer, QueryTerms
+
+FILTER_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
+FACET_FIELDS = ("kind", "category", "subcategory", "country", "owner", "status", "tag")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Per-field boosts on top of Tantivy's BM25 (k1=1.2, b=0.75); measured on the dev benchmark."""
+
+    title_w: float = 2.0
+    title_b: float = 1.0
+    head_w: float = 1.0
+    body_w: float = 1.0
+    body_b: float = 0.7
+    synonym: float = 0.4
+    phrase: float = 1.0
+    fuzzy: float = 0.5
+
+
+WEIGHTS = Weights()
+
+
+@dataclass
+class SearchHit:
+    id: str
+    title: str
+    kind: str
+    url: str
+    score: float
+    snippet: str
+    meta: dict[str, Any]
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int
+    took_ms: float
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    page: int = 1
+    limit: int = 10
+
+
+@dataclass
+class _State:
+    index: tantivy.Index
+    searcher: tantivy.Searcher
+    schema: tantivy.Schema
+    vdir: Path
+    meta: dict[str, Any]
+    analyzer: Analyzer
+    suggestions: list[dict[str, Any]]
+    stamp: tuple[Any, ...]
+
+
+class Searcher:
+    def __init__(self, index_dir: Path | str, analyzer: Analyzer | None = None, weights: Weights = WEIGHTS) -> None:
+        self.index_dir = Path(index_dir)
+        self.weights = weights
+        self._fixed_analyzer = analyzer
+        self._lock = threading.Lock()
+        self._state = self._load()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def _stamp(self) -> tuple[Any, ...]:
+        cur = self.index_dir / CURRENT
+        try:
+            name = cur.read_text(encoding="utf-8").strip()
+            return (name, (self.index_dir / name / META_FILE).stat().st_mtime_ns)
+        except OSError:
+            return ("", 0)
+
+    def _load(self) -> _State:
+        stamp = self._stamp()
+        index, vdir, meta = open_current(self.index_dir)
+        analyzer = self._fixed_analyzer
+        if analyzer is None:
+            analyzer = Analyzer.from_config(json.loads((vdir / ANALYZER_FILE).read_text(encoding="utf-8")))
+        try:
+            suggestions = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            suggestions = []
+        return _State(index, index.searcher(), index.schema, vdir, meta, analyzer, suggestions, stamp)
+
+    def reload_if_changed(self) -> bool:
+        if self._stamp() == self._state.stamp:
+            return False
+        with self._lock:
+            if self._stamp() == self._state.stamp:
+                return False
+            self._state = self._load()
+            return True
+
+    @property
+    def info(self) -> IndexInfo:
+        m = self._state.meta
+        return IndexInfo(self._state.vdir, m.get("version", "?"), int(m.get("doc_count", 0)), m.get("built_at", ""),
+                         m.get("content_hash", ""), m.get("audience", "internal"))
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self._state.analyzer
+
+    # -- queries --------------------------------------------------------------------------------
+    def _text_query(self, st: _State, qt: QueryTerms) -> tantivy.Query | None:
+        w, schema, Q = self.weights, st.schema, tantivy.Query
+        should: list[tantivy.Query] = []
+
+        def term(fname: str, t: str, boost: float) -> None:
+            should.append(Q.boost_query(Q.term_query(schema, fname, t), boost))
+
+        for t in qt.words:
+            term("title_w", t, w.title_w)
+            term("head_w", t, w.head_w)
+            term("body_w", t, w.body_w)
+        for t in qt.bigrams:
+            term("title_b", t, w.title_b)
+            term("body_b", t, w.body_b)
+        for syn in qt.synonyms:
+            for fname, boost in (("title_w", w.title_w * w.synonym), ("body_w", w.body_w * w.synonym)):
+                q = Q.term_query(schema, fname, syn[0]) if len(syn) == 1 else Q.phrase_query(schema, fname, syn)
+                should.append(Q.boost_query(q, boost))
+        for seq in qt.phrases:
+            for fname in ("title_w", "body_w"):
+                should.append(Q.boost_query(Q.phrase_query(schema, fname, seq, slop=2), w.phrase))
+        for t in qt.latin:
+            if len(t) >= 4 and st.searcher.doc_freq("body_w", t) == 0 and st.searcher.doc_freq("title_w", t) == 0:
+                dist = 1 if len(t) < 7 else 2
+                for fname in ("title_w", "body_w"):
+                    should.append(Q.boost_query(Q.fuzzy_term_query(schema, fname, t, distance=dist), w.fuzzy))
+        if not should:
+            return None
+        return Q.boolean_query([(tantivy.Occur.Should, q) for q in should])
+
+    def _filters(self, st: _State, filters: Mapping[str, Any] | None, include_internal: bool) -> list[tantivy.Query]:
+        Q, out = tantivy.Query, []
+        for name, value in (filters or {}).items():
+            if name not in FILTER_FIELDS or value in (None, "", [], ()):
+                continue
+            values = [value] if isinstance(value, str) else list(value)
+            terms = [Q.term_query(st.schema, name, str(v), index_option="basic") for v in values]
+            out.append(terms[0] if len(terms) == 1 else Q.boolean_query([(tantivy.Occur.Should, t) for t in terms]))
+        if not include_internal:
+            out.append(Q.term_query(st.schema, "visibility", "public", index_option="basic"))
+        return out
+
+    def _combine(self, main: tantivy.Query | None, filters: list[tantivy.Query]) -> tantivy.Query:
+        if main is None and not filters:
+            return tantivy.Query.all_query()
+        parts = [(tantivy.Occur.Must, main or tantivy.Query.all_query())]
+        parts += [(tantivy.Occur.Must, f) for f in filters]
+        return tantivy.Query.boolean_query(parts)
+
+    def search(self, q: str, *, limit: int = 10, page: int = 1, filters: Mapping[str, Any] | None = None,
+               include_internal: bool = False, facets: bool = True, snippets: bool = True) -> SearchResults:
+        t0 = time.perf_counter()
+        st = self._state
+        qt = st.analyzer.query_terms(q or "")
+        main = self._text_query(st, qt)
+        if q.strip() and main is None:
+            return SearchResults(q, 0, _ms(t0), [], {}, page, limit)
+        query = self._combine(main, self._filters(st, filters, include_internal))
+        res = st.searcher.search(query, limit=limit, count=True, offset=(page - 1) * limit)
+        terms = qt.highlight_terms()
+        hits = [self._hit(st, score, addr, terms, snippets) for score, addr in res.hits]
+        facet_counts = self._facets(st, query) if facets else {}
+        return SearchResults(q, res.count, _ms(t0), hits, facet_counts, page, limit)
+
+    def search_ids(self, q: str, *, limit: int = 10, include_internal: bool = True) -> list[tuple[str, float]]:
+        """Ranked (id, score) only: the batch/benchmark path, no snippets or facets."""
+        st = self._state
+        main = self._text_query(st, st.analyzer.query_terms(q))
+        if main is None:
+            return []
+        query = self._combine(main, self._filters(st, None, include_internal))
+        res = st.searcher.search(query, limit=limit, count=False)
+        return [(st.searcher.doc(a)["id"][0], s) for s, a in res.hits]
+
+    def _stored(self, st: _State, addr: Any) -> dict[str, Any]:
+        return json.loads(bytes(st.searcher.doc(addr)["doc"][0]))
+
+    def _hit(self, st: _State, score: float, addr: Any, terms: list[str], snippets: bool) -> SearchHit:
+        d = self._stored(st, addr)
+        snippet = make_snippet(d.get("text", ""), terms) if snippets else ""
+        return SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"])
+
+    def _facets(self, st: _State, query: tantivy.Query) -> dict[str, dict[str, int]]:
+        agg = {f: {"terms": {"field": f, "size": 200}} for f in FACET_FIELDS}
+        try:
+            raw = st.searcher.aggregate(query, agg)
+        except Exception:  # noqa: BLE001 - facets are an extra; never fail a search on them
+            return {}
+        return {f: {b["key"]: int(b["doc_count"]) for b in raw.get(f, {}).get("buckets", [])} for f in FACET_FIELDS}
+
+    def suggest(self, prefix: str, *, limit: int = 8, include_internal: bool = False) -> list[Suggestion]:
+        st = self._state
+        return match(st.suggestions, prefix, st.analyzer, limit, include_internal)
+
+    def similar(self, text: str, *, kind: str | None = "case", limit: int = 5, include_internal: bool = False,
+                exclude_id: str | None = None) -> list[SearchHit]:
+        """Articles most like a text (a pasted ticket): its top tf-idf words and bigrams, OR-ed."""
+        st = self._state
+        n = max(st.searcher.num_docs, 1)
+        tf = Counter(st.analyzer.words(text))
+        scored: list[tuple[float, str, str]] = []
+        for t, c in tf.items():
+            df = st.searcher.doc_freq("body_w", t)
+            if df == 0 or (len(t) == 1 and not t.isascii()):
+                continue
+            scored.append(((1 + math.log(c)) * math.log(1 + n / df), "body_w", t))
+        scored.sort(reverse=True)
+        Q = tantivy.Query
+        should = [Q.boost_query(Q.term_query(st.schema, f, t), round(s, 3)) for s, f, t in scored[:30]]
+        should += [Q.boost_query(Q.term_query(st.schema, "title_w", t), round(s, 3)) for s, _, t in scored[:30]]
+        if not should:
+            return []
+        main = Q.boolean_query([(tantivy.Occur.Should, q) for q in should])
+        query = self._combine(main, self._filters(st, {"kind": kind} if kind else None, include_internal))
+        res = st.searcher.search(query, limit=limit + 1, count=False)
+        terms = sorted({t for _, _, t in scored[:10]}, key=len, reverse=True)
+        hits = [self._hit(st, s, a, terms, True) for s, a in res.hits]
+        return [h for h in hits if h.id != exclude_id][:limit]
+
+    def get(self, id: str, *, include_internal: bool = False) -> dict[str, Any] | None:
+        st = self._state
+        q = tantivy.Query.term_query(st.schema, "id", id, index_option="basic")
+        res = st.searcher.search(q, limit=1, count=False)
+        if not res.hits:
+            return None
+        d = self._stored(st, res.hits[0][1])
+        d["visibility"] = str(d["meta"].get("visibility", "public"))
+        if not include_internal and d["visibility"] != "public":
+            return None
+        return d
+
+    def doc_count(self, include_internal: bool = False) -> int:
+        st = self._state
+        if include_internal:
+            return st.searcher.num_docs
+        q = tantivy.Query.term_query(st.schema, "visibility", "public", index_option="basic")
+        return st.searcher.search(q, limit=1, count=True).count
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 3)
+
+
+_BREAK = re.compile(r"[。！？；!?;\n]")
+
+
+def make_snippet(text: str, terms: Sequence[str], width: int = 120) -> str:
+    """The window of `text` with most distinct query terms, cut at sentence marks, HTML-escaped, terms in <mark>."""
+    if not text:
+        return ""
+    low = text.lower()
+    spans: list[tuple[int, int, str]] = []
+    for t in terms:
+        if not t:
+            continue
+        start = 0
+        while (i := low.find(t, start)) >= 0 and len(spans) < 2000:
+            spans.append((i, i + len(t), t))
+            start = i + len(t)
+    if not spans:
+        return html.escape(_cut(text, 0, width))
+    spans.sort()
+    best, best_score = 0, -1
+    for i, _, _ in spans:
+        inwin = {t for s, e, t in spans if i <= s and e <= i + width}
+        score = sum(len(t) for t in inwin)
+        if score > best_score:
+            best, best_score = i, score
+    m = None
+    for m in _BREAK.finditer(text, max(0, best - 40), best):
+        pass
+    start = m.end() if m else max(0, best - 10)
+    window = text[start:start + width]
+    end = start + len(window)
+    marks: list[tuple[int, int]] = []
+    for s, e, _ in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
+        if s >= start and e <= end and not any(s < me and ms < e for ms, me in marks):
+            marks.append((s, e))
+    out, pos = [], start
+    for s, e in sorted(marks):
+        out.append(html.escape(text[pos:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end]))
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    return prefix + "".join(out).replace("\n", " ").strip() + suffix
+
+
+def _cut(text: str, start: int, width: int) -> str:
+    return text[start:start + width].replace("\n", " ") + ("…" if len(text) > start + width else "")
+
+
+KEYWORDS = KEYWORD_FIELDS

@@ -1,0 +1,95 @@
+"""Search-as-you-type suggestions: title and glossary-term prefixes, also by pinyin and pinyin initials.
+
+Built once per index version into suggest.json; matching is a scan over a few thousand short entries.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from kb.text import Analyzer
+
+
+@dataclass
+class Suggestion:
+    text: str
+    kind: str  # "title" | "term"
+    id: str | None = None
+    url: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _char_pinyin() -> dict[int, str]:
+    """code point -> toneless pinyin of its first reading (pypinyin's table), for fast title entries."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    table: dict[int, str] = {}
+    for cp, readings in pinyin_dict.items():
+        first = readings.split(",")[0]
+        for u in "üǖǘǚǜ":
+            first = first.replace(u, "v")
+        table[cp] = unicodedata.normalize("NFKD", first).encode("ascii", "ignore").decode().lower()
+    return table
+
+
+def _pinyin(text: str, phrase_aware: bool = False) -> tuple[str, str]:
+    if phrase_aware:
+        from pypinyin import lazy_pinyin
+
+        parts = [p.strip().lower() for p in lazy_pinyin(text)]
+    else:
+        table = _char_pinyin()
+        parts = [table.get(ord(c), c.lower() if c.isascii() else "") for c in text]
+    parts = [p for p in parts if p and p.isascii() and p.isalnum()]
+    return "".join(parts), "".join(p[0] for p in parts)
+
+
+def entry(text: str, kind: str, analyzer: Analyzer, id: str | None = None, url: str | None = None,
+          visibility: str = "public") -> dict[str, Any]:
+    full, initials = _pinyin(text, phrase_aware=kind == "term")
+    return {"text": text, "kind": kind, "id": id, "url": url, "visibility": visibility,
+            "norm": analyzer.normalize(text).replace(" ", ""), "py": full, "ini": initials}
+
+
+def build_suggestions(titles: list[dict[str, Any]], analyzer: Analyzer) -> list[dict[str, Any]]:
+    out = [entry(t, "term", analyzer) for t in analyzer.terms]
+    out += [entry(t["title"], "title", analyzer, t["id"], t["url"], t["visibility"]) for t in titles]
+    return out
+
+
+def match(entries: list[dict[str, Any]], prefix: str, analyzer: Analyzer, limit: int = 8,
+          include_internal: bool = False) -> list[Suggestion]:
+    p = analyzer.normalize(prefix).replace(" ", "")
+    if not p:
+        return []
+    latin = p.isascii() and p.isalpha()
+    ranked: list[tuple[int, int, int, dict[str, Any]]] = []
+    for e in entries:
+        if not include_internal and e.get("visibility") != "public":
+            continue
+        if e["norm"].startswith(p):
+            rank = 0
+        elif latin and e["py"].startswith(p):
+            rank = 1
+        elif latin and len(p) >= 2 and e["ini"].startswith(p):
+            rank = 2
+        elif len(p) >= 2 and p in e["norm"]:
+            rank = 3
+        else:
+            continue
+        ranked.append((rank, 0 if e["kind"] == "term" else 1, len(e["text"]), e))
+    ranked.sort(key=lambda r: r[:3])
+    seen: set[str] = set()
+    out: list[Suggestion] = []
+    for *_, e in ranked:
+        key = f"{e['kind']}:{e['text']}"
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Suggestion(e["text"], e["kind"], e["id"], e["url"]))
+        if len(out) >= limit:
+            break
+    return out
