@@ -35,7 +35,7 @@ SUGGEST_FILE = "suggest.json"
 GRACE_SECONDS = 60.0
 
 #: analyzed fields: name -> which analysis feeds it
-TEXT_FIELDS = ("title_w", "title_b", "head_w", "body_w", "body_b")
+TEXT_FIELDS = ("title_w", "title_b", "head_w", "body_w", "body_b", "body_u")
 #: exact-match fields used by filters and facets
 KEYWORD_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
 
@@ -139,6 +139,7 @@ def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
         "id": doc.id, "title_w": " ".join(title_w), "title_b": " ".join(title_b),
         "head_w": " ".join(analyzer.words(" ".join(doc.headings))) if doc.headings else "",
         "body_w": " ".join(body_w), "body_b": " ".join(body_b),
+        "body_u": " ".join(c for g in body_b for c in (g if len(g) <= 2 and not g.isascii() else "")[:1]),
     }
     for name, values in _keyword_values(doc).items():
         if values:

@@ -20,7 +20,7 @@ from typing import Any
 import tantivy
 
 from kb.index import ANALYZER_FILE, CURRENT, KEYWORD_FIELDS, META_FILE, SUGGEST_FILE, IndexInfo, open_current
-from kb.suggest import Suggestion, match
+from kb.suggest import Suggestion, match, pinyin_terms
 from kb.text import Analyzer, QueryTerms
 
 FILTER_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
@@ -31,13 +31,14 @@ FACET_FIELDS = ("kind", "category", "subcategory", "country", "owner", "status",
 class Weights:
     """Per-field boosts on top of Tantivy's BM25 (k1=1.2, b=0.75); measured on the dev benchmark."""
 
-    title_w: float = 2.0
-    title_b: float = 1.0
-    head_w: float = 1.0
+    title_w: float = 0.5
+    title_b: float = 0.25
+    head_w: float = 0.5
     body_w: float = 1.0
-    body_b: float = 0.7
+    body_b: float = 1.0
+    body_u: float = 0.5
     synonym: float = 0.4
-    phrase: float = 1.0
+    phrase: float = 0.5
     fuzzy: float = 0.5
 
 
@@ -141,15 +142,25 @@ class Searcher:
         for t in qt.bigrams:
             term("title_b", t, w.title_b)
             term("body_b", t, w.body_b)
+        if w.body_u:
+            for c in dict.fromkeys(c for t in qt.bigrams if not t.isascii() for c in t):
+                term("body_u", c, w.body_u)
         for syn in qt.synonyms:
             for fname, boost in (("title_w", w.title_w * w.synonym), ("body_w", w.body_w * w.synonym)):
                 q = Q.term_query(schema, fname, syn[0]) if len(syn) == 1 else Q.phrase_query(schema, fname, syn)
                 should.append(Q.boost_query(q, boost))
         for seq in qt.phrases:
             for fname in ("title_w", "body_w"):
-                should.append(Q.boost_query(Q.phrase_query(schema, fname, seq, slop=2), w.phrase))
+                should.append(Q.boost_query(Q.phrase_query(schema, fname, seq, slop=3), w.phrase))
         for t in qt.latin:
-            if len(t) >= 4 and st.searcher.doc_freq("body_w", t) == 0 and st.searcher.doc_freq("title_w", t) == 0:
+            if st.searcher.doc_freq("body_w", t) or st.searcher.doc_freq("title_w", t):
+                continue
+            for term_text in pinyin_terms(st.suggestions, t):  # typed pinyin: "huitian", "htl"
+                for word in st.analyzer.words(term_text):
+                    term("title_w", word, w.title_w)
+                    term("body_w", word, w.body_w)
+                    qt.expanded.append(word)
+            if len(t) >= 4:
                 dist = 1 if len(t) < 7 else 2
                 for fname in ("title_w", "body_w"):
                     should.append(Q.boost_query(Q.fuzzy_term_query(schema, fname, t, distance=dist), w.fuzzy))
@@ -187,7 +198,8 @@ class Searcher:
         query = self._combine(main, self._filters(st, filters, include_internal))
         res = st.searcher.search(query, limit=limit, count=True, offset=(page - 1) * limit)
         terms = qt.highlight_terms()
-        hits = [self._hit(st, score, addr, terms, snippets) for score, addr in res.hits]
+        primary = [*qt.words, *qt.expanded]
+        hits = [self._hit(st, score, addr, terms, snippets, primary) for score, addr in res.hits]
         facet_counts = self._facets(st, query) if facets else {}
         return SearchResults(q, res.count, _ms(t0), hits, facet_counts, page, limit)
 
@@ -204,9 +216,10 @@ class Searcher:
     def _stored(self, st: _State, addr: Any) -> dict[str, Any]:
         return json.loads(bytes(st.searcher.doc(addr)["doc"][0]))
 
-    def _hit(self, st: _State, score: float, addr: Any, terms: list[str], snippets: bool) -> SearchHit:
+    def _hit(self, st: _State, score: float, addr: Any, terms: tuple[list[str], list[str]],
+             snippets: bool, primary: Sequence[str] = ()) -> SearchHit:
         d = self._stored(st, addr)
-        snippet = make_snippet(d.get("text", ""), terms) if snippets else ""
+        snippet = make_snippet(d.get("text", ""), terms, primary=primary) if snippets else ""
         return SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"])
 
     def _facets(self, st: _State, query: tantivy.Query) -> dict[str, dict[str, int]]:
@@ -242,7 +255,7 @@ class Searcher:
         main = Q.boolean_query([(tantivy.Occur.Should, q) for q in should])
         query = self._combine(main, self._filters(st, {"kind": kind} if kind else None, include_internal))
         res = st.searcher.search(query, limit=limit + 1, count=False)
-        terms = sorted({t for _, _, t in scored[:10]}, key=len, reverse=True)
+        terms = (sorted({t for _, _, t in scored[:10]}, key=len, reverse=True), [])
         hits = [self._hit(st, s, a, terms, True) for s, a in res.hits]
         return [h for h in hits if h.id != exclude_id][:limit]
 
@@ -273,13 +286,14 @@ def _ms(t0: float) -> float:
 _BREAK = re.compile(r"[。！？；!?;\n]")
 
 
-def make_snippet(text: str, terms: Sequence[str], width: int = 120) -> str:
+def make_snippet(text: str, terms: tuple[Sequence[str], Sequence[str]], width: int = 120,
+                 primary: Sequence[str] = ()) -> str:
     """The window of `text` with most distinct query terms, cut at sentence marks, HTML-escaped, terms in <mark>."""
     if not text:
         return ""
     low = text.lower()
     spans: list[tuple[int, int, str]] = []
-    for t in terms:
+    for t in _prefer_words(*terms, low=low):
         if not t:
             continue
         start = 0
@@ -292,13 +306,11 @@ def make_snippet(text: str, terms: Sequence[str], width: int = 120) -> str:
     best, best_score = 0, -1
     for i, _, _ in spans:
         inwin = {t for s, e, t in spans if i <= s and e <= i + width}
-        score = sum(len(t) for t in inwin)
+        score = sum(len(t) * (3 if t in primary else 1) for t in inwin)
         if score > best_score:
             best, best_score = i, score
-    m = None
-    for m in _BREAK.finditer(text, max(0, best - 40), best):
-        pass
-    start = m.end() if m else max(0, best - 10)
+    breaks = list(_BREAK.finditer(text, max(0, best - 40), best))
+    start = breaks[-1].end() if breaks else max(0, best - 10)
     window = text[start:start + width]
     end = start + len(window)
     marks: list[tuple[int, int]] = []
@@ -314,6 +326,12 @@ def make_snippet(text: str, terms: Sequence[str], width: int = 120) -> str:
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     return prefix + "".join(out).replace("\n", " ").strip() + suffix
+
+
+def _prefer_words(words: Sequence[str], grams: Sequence[str], low: str) -> list[str]:
+    """Highlight whole query words; fall back to bigrams only for characters no word covers."""
+    covered = "".join(t for t in words if t in low)
+    return [*words, *(g for g in grams if not all(c in covered for c in g))]
 
 
 def _cut(text: str, start: int, width: int) -> str:

@@ -78,6 +78,8 @@ def match(entries: list[dict[str, Any]], prefix: str, analyzer: Analyzer, limit:
             rank = 2
         elif len(p) >= 2 and p in e["norm"]:
             rank = 3
+        elif latin and len(p) >= 3 and e["kind"] == "term" and _one_off(p, e["ini"][:len(p)]):
+            rank = 4  # one slip in the initials: "hgl" still finds 回填率 (htl)
         else:
             continue
         ranked.append((rank, 0 if e["kind"] == "term" else 1, len(e["text"]), e))
@@ -93,3 +95,16 @@ def match(entries: list[dict[str, Any]], prefix: str, analyzer: Analyzer, limit:
         if len(out) >= limit:
             break
     return out
+
+
+def _one_off(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
+
+
+def pinyin_terms(entries: list[dict[str, Any]], token: str) -> list[str]:
+    """Glossary terms a Latin token spells in pinyin or pinyin initials ("huitianlv", "htl" -> 回填率)."""
+    if len(token) < 3 or not token.isalpha():
+        return []
+    return [e["text"] for e in entries if e["kind"] == "term" and (
+        e["py"] == token or e["ini"] == token or (len(token) >= 6 and e["py"].startswith(token))
+        or _one_off(token, e["ini"]))]

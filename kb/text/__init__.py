@@ -31,15 +31,17 @@ class QueryTerms:
     synonyms: list[list[str]] = field(default_factory=list)  # each: the words of one alternative form
     latin: list[str] = field(default_factory=list)
     phrases: list[list[str]] = field(default_factory=list)
+    expanded: list[str] = field(default_factory=list)  # words added by the searcher (pinyin → term)
 
     @property
     def empty(self) -> bool:
         return not (self.words or self.bigrams or self.synonyms)
 
-    def highlight_terms(self) -> list[str]:
+    def highlight_terms(self) -> tuple[list[str], list[str]]:
+        """(whole words to highlight, bigrams to use only where no word matched)."""
         syn = ["".join(s) if all(not w.isascii() for w in s) else " ".join(s) for s in self.synonyms]
-        terms = {t for t in [*self.words, *syn, *self.bigrams] if len(t) > 1 or not t.isascii()}
-        return sorted(terms, key=len, reverse=True)
+        words = [t for t in [*self.expanded, *self.words, *syn] if len(t) > 1 or not t.isascii()]
+        return sorted(dict.fromkeys(words), key=len, reverse=True), [b for b in self.bigrams if b not in words]
 
 
 class Analyzer:
@@ -125,9 +127,10 @@ class Analyzer:
                 ws = drop_stop_words(jieba_words(run))
                 q.words.extend(ws)
                 q.bigrams.extend(bigrams(run))
-                seq = [w for w in drop_stop_words(_cut(run))]
-                if len(seq) > 1:
-                    q.phrases.append(seq)
+        parts = [drop_stop_words(_cut(p)) for p in norm.split() if p.strip()]
+        if len(parts) > 1:  # an explicit multi-word query: reward documents where the parts stay close
+            parts = [p for p in parts if p]
+            q.phrases.extend([a[-1], b[0]] for a, b in zip(parts, parts[1:]) if a[-1] != b[0])
         compact = norm.replace(" ", "")
         for group in self.synonym_groups:
             if any(f.replace(" ", "") in compact for f in group):
