@@ -256,6 +256,24 @@ def _content_hash(hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()[:16]
 
 
+def _discard(writer: Any, vdir: Path) -> None:
+    """Drop a half-built version: stop its writer threads first so nothing writes into the removed dir."""
+    import gc
+
+    if writer is not None:
+        with contextlib.suppress(Exception):
+            writer.rollback()
+        with contextlib.suppress(Exception):
+            writer.wait_merging_threads()
+    del writer
+    gc.collect()
+    for _ in range(3):
+        shutil.rmtree(vdir, ignore_errors=True)
+        if not vdir.exists():
+            return
+        time.sleep(0.05)
+
+
 def _gc(index_dir: Path, keep: set[str]) -> None:
     now = time.time()
     for p in index_dir.glob("v-*"):
@@ -289,6 +307,7 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
         name = f"v-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
         vdir = index_dir / name
         vdir.mkdir()
+        writer = None
         try:
             index = _open(vdir)
             writer = index.writer(heap_size=128_000_000, num_threads=2)
@@ -306,7 +325,7 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
             writer.wait_merging_threads()
             info = _finish(vdir, hashes, analyzer, audience, titles)
         except BaseException:
-            shutil.rmtree(vdir, ignore_errors=True)
+            _discard(writer, vdir)
             raise
         _write_atomic(index_dir / CURRENT, name)
         _gc(index_dir, {name})

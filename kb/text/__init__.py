@@ -130,7 +130,7 @@ class Analyzer:
         parts = [drop_stop_words(_cut(p)) for p in norm.split() if p.strip()]
         if len(parts) > 1:  # an explicit multi-word query: reward documents where the parts stay close
             parts = [p for p in parts if p]
-            q.phrases.extend([a[-1], b[0]] for a, b in zip(parts, parts[1:]) if a[-1] != b[0])
+            q.phrases.extend([a[-1], b[0]] for a, b in zip(parts, parts[1:], strict=False) if a[-1] != b[0])
         compact = norm.replace(" ", "")
         for group in self.synonym_groups:
             if any(f.replace(" ", "") in compact for f in group):
