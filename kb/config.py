@@ -16,6 +16,11 @@ import yaml
 KB_DIR = "_kb"
 #: folder under the content root -> article kind
 KIND_FOLDERS: dict[str, str] = {"manuals": "manual", "senderid": "senderid", "cases": "case"}
+#: pages the build generates (kb/pages.py); links to them are valid though no file exists
+GENERATED_PAGES: frozenset[str] = frozenset({
+    "tags.md", "senderid/matrix.md", "cases/by-category.md", "cases/by-month.md", "reports/index.md",
+    "search/index.md",
+})
 KINDS: tuple[str, ...] = ("manual", "senderid", "case")
 KIND_LABELS: dict[str, str] = {"manual": "操作手册", "senderid": "Sender ID 指南", "case": "已解决案例"}
 

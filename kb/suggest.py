@@ -98,7 +98,7 @@ def match(entries: list[dict[str, Any]], prefix: str, analyzer: Analyzer, limit:
 
 
 def _one_off(a: str, b: str) -> bool:
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b), strict=False) == 1
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=False)) == 1
 
 
 def pinyin_terms(entries: list[dict[str, Any]], token: str) -> list[str]:
