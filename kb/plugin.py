@@ -1,0 +1,189 @@
+"""The MkDocs plugin `kb`: a thin adapter from MkDocs events to the core.
+
+on_config   load the content root, run the checks (errors fail the build, warnings are logged)
+on_files    drop internal (and draft) articles from a public build, add generated pages and the
+            published JSON Schemas, and set a short navigation (cases are never listed in the nav)
+on_page_markdown  article header (kind, owner, updated, 待复核, tags); in a public build, links to
+            articles that are not published become plain text
+on_post_build     static search index for the site search (same analyzer as the server engine)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import posixpath
+import re
+from typing import Any
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from kb import pages
+from kb.config import ContentRoot
+from kb.model import Article, load_article
+
+log = logging.getLogger("mkdocs.plugins.kb")
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_MD_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(([^)\s]+)(\s+\"[^\"]*\")?\)")
+
+
+class KbConfig(Config):
+    audience = c.Choice(("internal", "public"), default="internal")
+    checks = c.Type(bool, default=True)
+    static_index = c.Type(bool, default=True)
+
+
+class KbPlugin(BasePlugin[KbConfig]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.root: ContentRoot | None = None
+        self.articles: dict[str, Article] = {}
+        self.published: dict[str, Article] = {}
+        self.audience = "internal"
+        self.check_report: Any = None
+
+    # -- config and checks ------------------------------------------------------------------
+    def on_config(self, config: Any) -> Any:
+        self.audience = os.environ.get("KB_AUDIENCE") or self.config.audience
+        if self.audience not in ("internal", "public"):
+            raise PluginError(f"KB_AUDIENCE 只能是 internal 或 public，而不是 {self.audience!r}")
+        try:
+            self.root = ContentRoot.load(config["docs_dir"])
+        except Exception as e:  # ConfigError and friends: one clear line, no traceback
+            raise PluginError(f"kb: 无法读取内容配置: {e}") from e
+        if self.config.checks and os.environ.get("KB_SKIP_CHECKS") != "1":
+            from kb.checks import run_checks
+
+            report = run_checks(self.root)
+            self.check_report = report
+            for d in report.diagnostics:
+                line = f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}" + (f"（{d.hint}）" if d.hint else "")
+                (log.error if d.severity == "error" else log.info)(("错误 " if d.severity == "error" else "警告 ") + line)
+            if report.errors:
+                raise PluginError(f"kb check 发现 {report.errors} 个错误，构建中止；运行 kb check 查看详情")
+        return config
+
+    # -- files and navigation -----------------------------------------------------------------
+    def _load(self) -> None:
+        assert self.root is not None
+        self.articles = {}
+        for p in [*sorted(self.root.path.glob("*.md")), *self.root.article_paths()]:
+            try:
+                a = load_article(p, self.root)
+            except Exception as e:  # already reported by the checks; never crash the build
+                log.info(f"kb: 跳过无法解析的文件 {p}: {e}")
+                continue
+            self.articles[a.rel] = a
+        self.published = {rel: a for rel, a in self.articles.items() if self._publishes(a)}
+
+    def _publishes(self, a: Article) -> bool:
+        if not a.has_front_matter:
+            return True  # index pages
+        if self.audience == "public":
+            return a.is_public and a.meta.get("status") == "published"
+        return a.meta.get("status") != "archived" or True
+
+    def on_files(self, files: Files, config: Any) -> Files:
+        self._load()
+        for f in list(files):
+            if not f.src_uri.endswith(".md"):
+                continue
+            if f.src_uri.startswith("_kb/") or (f.src_uri in self.articles and f.src_uri not in self.published):
+                files.remove(f)
+        visible = list(self.published.values())
+        generated = {
+            "tags.md": pages.tags_page(visible),
+            "senderid/matrix.md": pages.senderid_matrix(visible),
+            "cases/by-category.md": pages.cases_by_category(visible),
+            "cases/by-month.md": pages.cases_by_month(visible),
+            "search/index.md": pages.search_page(),
+        }
+        for uri, text in generated.items():
+            if files.get_file_from_path(uri) is None:
+                files.append(File.generated(config, uri, content=text))
+        assert self.root is not None
+        for name, schema in sorted(self.root.schemas.items()):
+            files.append(File.generated(config, f"schemas/{name}",
+                                        content=json.dumps(schema, ensure_ascii=False, indent=2)))
+        config["nav"] = self._nav(files)
+        return files
+
+    def _nav(self, files: Files) -> list[Any]:
+        have = {f.src_uri for f in files.documentation_pages()}
+
+        def section(folder: str, extra: list[str], list_articles: bool) -> list[Any]:
+            items: list[Any] = [u for u in [f"{folder}/index.md", *extra] if u in have]
+            if list_articles:
+                arts = sorted((a for rel, a in self.published.items()
+                               if rel.startswith(folder + "/") and not a.is_index and rel in have),
+                              key=lambda a: a.title)
+                items += [{a.title: a.rel} for a in arts]
+            return items
+
+        nav: list[Any] = []
+        if "index.md" in have:
+            nav.append({"首页": "index.md"})
+        nav.append({"操作手册": section("manuals", [], True)})
+        nav.append({"Sender ID 指南": section("senderid", ["senderid/matrix.md"], True)})
+        nav.append({"已解决案例": section("cases", ["cases/by-category.md", "cases/by-month.md"], False)})
+        for label, uri in (("报表", "reports/index.md"), ("标签", "tags.md"), ("搜索", "search/index.md")):
+            if uri in have:
+                nav.append({label: uri})
+        return [n for n in nav if not isinstance(next(iter(n.values())), list) or next(iter(n.values()))]
+
+    # -- pages ------------------------------------------------------------------------------
+    def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
+        src = page.file.src_uri
+        a = self.articles.get(src)
+        if self.audience == "public":
+            markdown = self._unlink_unpublished(markdown, src)
+        if a is None or not a.has_front_matter or a.is_index:
+            return markdown
+        assert self.root is not None
+        header = pages.article_header(a, self.root, page.url)
+        lines = markdown.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("# "):
+                lines.insert(i + 1, "\n" + header + "\n")
+                return "\n".join(lines)
+        return header + "\n\n" + markdown
+
+    def _unlink_unpublished(self, markdown: str, src: str) -> str:
+        """Public build: a list item that links an unpublished article is dropped (its title would
+        leak); any other link to one becomes plain text."""
+
+        def target_hidden(target: str) -> bool:
+            if re.match(r"^[a-zA-Z][\w+.-]*:|^#|^/", target):
+                return False
+            path = target.split("#", 1)[0]
+            rel = posixpath.normpath(posixpath.join(posixpath.dirname(src), path))
+            return rel in self.articles and rel not in self.published
+
+        def repl(m: re.Match[str]) -> str:
+            return m.group(2) if not m.group(1) and target_hidden(m.group(3)) else m.group(0)
+
+        out = []
+        for line in markdown.split("\n"):
+            if _LIST_ITEM.match(line) and any(not m.group(1) and target_hidden(m.group(3))
+                                              for m in _MD_LINK.finditer(line)):
+                continue
+            out.append(_MD_LINK.sub(repl, line))
+        return "\n".join(out)
+
+    # -- static search ------------------------------------------------------------------------
+    def on_post_build(self, config: Any) -> None:
+        if not self.config.static_index:
+            return
+        try:
+            from kb.static_index import write_static_index
+        except ImportError:
+            return
+        assert self.root is not None
+        arts = [a for a in self.published.values() if a.has_front_matter and not a.is_index]
+        write_static_index(arts, self.root, os.path.join(config["site_dir"], "search"))
