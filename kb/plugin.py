@@ -180,10 +180,14 @@ class KbPlugin(BasePlugin[KbConfig]):
     def on_post_build(self, config: Any) -> None:
         if not self.config.static_index:
             return
-        try:
-            from kb.static_index import write_static_index
-        except ImportError:
-            return
+        from kb.index import doc_from_article, prepare
+        from kb.static_index import write_static_index
+        from kb.text import Analyzer
+
         assert self.root is not None
-        arts = [a for a in self.published.values() if a.has_front_matter and not a.is_index]
-        write_static_index(arts, self.root, os.path.join(config["site_dir"], "search"))
+        analyzer = Analyzer.from_root(self.root)
+        arts = sorted((a for a in self.published.values() if a.has_front_matter and not a.is_index and a.kind),
+                      key=lambda a: a.rel)
+        stats = write_static_index((prepare(doc_from_article(a), analyzer) for a in arts),
+                                   os.path.join(config["site_dir"], "search-index"), analyzer)
+        log.info(f"kb: 静态搜索索引 {stats['docs']} 篇，{stats['total_bytes']:,} 字节，{stats['shards']} 个分片")

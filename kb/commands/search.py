@@ -16,7 +16,8 @@ index_dir_option = click.option("--index-dir", default=".kb/index", show_default
                                 type=click.Path(file_okay=False, path_type=Path), help="索引目录")
 
 
-def build_from_content(content_dir: str, index_dir: Path, audience: str, incremental: bool = False) -> Any:
+def build_from_content(content_dir: str, index_dir: Path, audience: str, incremental: bool = False,
+                       static_dir: Path | None = None) -> Any:
     from kb.config import ConfigError, ContentRoot
     from kb.index import build_index, prepare_files, update_index
     from kb.model import load_articles
@@ -33,9 +34,23 @@ def build_from_content(content_dir: str, index_dir: Path, audience: str, increme
         return update_index(articles, index_dir, analyzer, audience)
     paths = root.article_paths()
     errors: list[tuple[str, str]] = []
+    kept: list[Any] = []
+
+    def tee(docs: Any) -> Any:
+        for d in docs:
+            if audience == "internal" or d.visibility == "public":
+                kept.append(d)
+            yield d
+
     with progress_bar("建立索引", len(paths)) as advance:
-        info = build_index(prepare_files(root.path, paths, analyzer, errors=errors), index_dir, analyzer,
-                           audience, progress=advance)
+        docs = prepare_files(root.path, paths, analyzer, errors=errors)
+        info = build_index(tee(docs) if static_dir else docs, index_dir, analyzer, audience, progress=advance)
+    if static_dir:
+        from kb.static_index import write_static_index
+
+        stats = write_static_index(kept, static_dir, analyzer)
+        click.echo(f"静态索引：{stats['docs']} 篇，{stats['total_bytes']:,} 字节，{stats['shards']} 个分片，"
+                   f"用时 {stats['seconds']} 秒，位置 {static_dir}", err=True)
     for path, err in errors:
         click.echo(f"{path}: 跳过（无法解析）：{err}", err=True)
     return info
@@ -47,11 +62,15 @@ def build_from_content(content_dir: str, index_dir: Path, audience: str, increme
 @click.option("--audience", type=click.Choice(["internal", "public"]), default="internal", show_default=True,
               help="public 时不收录内部文章")
 @click.option("--incremental", is_flag=True, help="只更新有变化的文章（按内容哈希）")
-def index(content_dir: str, index_dir: Path, audience: str, incremental: bool) -> None:
+@click.option("--static-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="同时写出站点用的静态搜索索引（分片）到这个目录")
+def index(content_dir: str, index_dir: Path, audience: str, incremental: bool, static_dir: Path | None) -> None:
     """为内容目录建立搜索索引（先建在旁边，成功后原子切换）。"""
     if not Path(content_dir).is_dir():
         raise click.UsageError(f"内容目录不存在：{content_dir}")
-    info = build_from_content(content_dir, index_dir, audience, incremental)
+    if incremental and static_dir:
+        raise click.UsageError("--static-dir 不能与 --incremental 同时使用")
+    info = build_from_content(content_dir, index_dir, audience, incremental, static_dir)
     click.echo(f"索引完成：{info.doc_count} 篇文章，版本 {info.version}，位置 {info.path}", err=True)
 
 

@@ -1,0 +1,327 @@
+// kb static search runtime: the query side of kb/static_index.py.
+// An ES module with no dependencies; runs unchanged in the browser and under node (tests, benchmarks).
+//
+//   const idx = new StaticIndex(baseUrl)                      // browser: fetch(baseUrl + path)
+//   const idx = new StaticIndex('', { load: p => readFile(dir + p) })   // node
+//   const res = await idx.search('印尼 回填率', { limit: 10, page: 1, filters: { kind: ['case'] } })
+//
+// Query analysis mirrors kb.text: NFKC + lower case, CJK runs / Latin tokens, stop words, words,
+// character bigrams, unigrams and glossary synonyms. CJK words are found without a dictionary: every
+// substring of 1-4 characters is looked up, and the run is segmented by dynamic programming over the
+// words the index knows (longest words first), like jieba's search mode over the same vocabulary.
+
+const CJK = '\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff';
+const TOKEN_RE = new RegExp(`([${CJK}]+)|(\\+\\d{1,4})|([a-z0-9]+(?:[._\\-/][a-z0-9]+)*)`, 'gu');
+const MAX_WORD = 4;
+const MAX_RUN = 40;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function normalize(text) {
+  return String(text).normalize('NFKC').toLowerCase();
+}
+
+export function splitRuns(text) {
+  const out = [];
+  for (const m of text.matchAll(TOKEN_RE)) {
+    out.push({ text: m[0], kind: m[1] ? 'cjk' : m[2] ? 'prefix' : 'latin' });
+  }
+  return out;
+}
+
+export function bigrams(run) {
+  const chars = Array.from(run);
+  if (chars.length < 2) return chars.length ? [run] : [];
+  const out = [];
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i] + chars[i + 1]);
+  return out;
+}
+
+export function fnv1a(s) {
+  let h = 0x811c9dc5;
+  for (const b of encoder.encode(s)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+function readVarint(view, pos) {
+  let n = 0, shift = 0, b;
+  do {
+    b = view[pos.i++];
+    n += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return n;
+}
+
+// Decode one shard (format in kb/static_index.py): key -> { ids: Uint32Array, imp: Float32Array|null }
+export function parseShard(buffer, ndocs) {
+  const bytes = new Uint8Array(buffer);
+  if (decoder.decode(bytes.subarray(0, 4)) !== 'KBS2') throw new Error('not a kb shard');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const pos = { i: 4 };
+  const keys = new Map();
+  const nkeys = readVarint(bytes, pos);
+  for (let k = 0; k < nkeys; k++) {
+    const len = readVarint(bytes, pos);
+    const key = decoder.decode(bytes.subarray(pos.i, pos.i + len));
+    pos.i += len;
+    const flags = bytes[pos.i++];
+    const n = readVarint(bytes, pos);
+    let top = 0;
+    if (flags & 2) { top = view.getFloat32(pos.i, true); pos.i += 4; }
+    const ids = new Uint32Array(n);
+    if (flags & 1) {
+      const nbytes = (ndocs + 7) >> 3;
+      let j = 0;
+      for (let b = 0; b < nbytes; b++) {
+        const v = bytes[pos.i + b];
+        if (!v) continue;
+        for (let bit = 0; bit < 8; bit++) if (v & (1 << bit)) ids[j++] = (b << 3) + bit;
+      }
+      pos.i += nbytes;
+    } else {
+      let prev = 0;
+      for (let j = 0; j < n; j++) { prev += readVarint(bytes, pos); ids[j] = prev; }
+    }
+    let imp = null;
+    if (flags & 2) {
+      imp = new Float32Array(n);
+      for (let j = 0; j < n; j++) {
+        const b = bytes[pos.i + (j >> 1)];
+        imp[j] = (((j & 1) ? b >> 4 : b & 15) + 0.5) / 16 * top;
+      }
+      pos.i += (n + 1) >> 1;
+    }
+    keys.set(key, { ids, imp });
+  }
+  return keys;
+}
+
+function escapeHtml(s) {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+// Mark the query's words (longest first) and, where no word matched, its bigrams.
+export function highlight(text, words, grams) {
+  const low = normalize(text);
+  const marks = new Uint8Array(text.length);
+  const terms = [...new Set(words)].filter((t) => t.length > 1 || !/^[\x00-\x7f]$/.test(t))
+    .sort((a, b) => b.length - a.length);
+  const apply = (list) => {
+    for (const t of list) {
+      if (!t) continue;
+      let from = 0, at;
+      while ((at = low.indexOf(t, from)) >= 0) {
+        if (!marks.subarray(at, at + t.length).some((x) => x)) marks.fill(1, at, at + t.length);
+        from = at + t.length;
+      }
+    }
+  };
+  apply(terms);
+  apply(grams.filter((g) => !terms.includes(g)));
+  let out = '', open = false;
+  for (let i = 0; i < text.length; i++) {
+    if (marks[i] && !open) { out += '<mark>'; open = true; }
+    if (!marks[i] && open) { out += '</mark>'; open = false; }
+    out += escapeHtml(text[i]);
+  }
+  return open ? out + '</mark>' : out;
+}
+
+export class StaticIndex {
+  constructor(base = '', options = {}) {
+    this.base = base;
+    this.load = options.load || (async (path) => {
+      const r = await fetch(this.base + path);
+      if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+      return path.endsWith('.bin') ? r.arrayBuffer() : r.text();
+    });
+    this.shards = new Map();
+    this.chunks = new Map();
+    this.bytes = 0;
+    this._manifest = null;
+  }
+
+  async _get(path) {
+    const data = await this.load(path);
+    this.bytes += typeof data === 'string' ? encoder.encode(data).length : data.byteLength;
+    return data;
+  }
+
+  async manifest() {
+    if (!this._manifest) {
+      this._manifest = this._get('manifest.json').then((t) => {
+        const m = JSON.parse(typeof t === 'string' ? t : decoder.decode(t));
+        m.stopSet = new Set(m.stop);
+        this._docs = m.docs;
+        return m;
+      });
+    }
+    return this._manifest;
+  }
+
+  async _shard(id) {
+    if (!this.shards.has(id)) {
+      this.shards.set(id, this._get(`s/${id.toString(16)}.bin`).then((b) => parseShard(b, this._docs)).catch(() => new Map()));
+    }
+    return this.shards.get(id);
+  }
+
+  // bare strings -> Map of "prefix:string" -> postings, fetching each needed shard once
+  async lookup(strings) {
+    const m = await this.manifest();
+    const byShard = new Map();
+    for (const s of new Set(strings)) {
+      const id = fnv1a(s) % m.shards;
+      if (!byShard.has(id)) byShard.set(id, []);
+      byShard.get(id).push(s);
+    }
+    const found = new Map();
+    await Promise.all([...byShard].map(async ([id, list]) => {
+      const shard = await this._shard(id);
+      for (const s of list) {
+        for (const p of ['w:', 'b:', 'u:', 'f:']) {
+          const hit = shard.get(p + s);
+          if (hit) found.set(p + s, hit);
+        }
+      }
+    }));
+    return found;
+  }
+
+  // The query's words, bigrams, unigrams and synonyms, as kb.text.Analyzer.query_terms makes them.
+  async analyze(query) {
+    const m = await this.manifest();
+    const norm = normalize(query);
+    const runs = splitRuns(norm);
+    const compact = norm.replace(/\s+/g, '');
+    const synonyms = [];
+    for (const group of m.synonyms || []) {
+      if (group.some((f) => compact.includes(f.replace(/\s+/g, '')))) {
+        for (const f of group) {
+          if (!compact.includes(f.replace(/\s+/g, ''))) synonyms.push(splitRuns(f).map((t) => t.text));
+        }
+      }
+    }
+    const wanted = [];
+    for (const r of runs) {
+      if (r.kind !== 'cjk') { wanted.push(r.text); continue; }
+      const chars = Array.from(r.text).slice(0, MAX_RUN);
+      for (let i = 0; i < chars.length; i++) {
+        for (let n = 1; n <= MAX_WORD && i + n <= chars.length; n++) wanted.push(chars.slice(i, i + n).join(''));
+      }
+    }
+    for (const s of synonyms) wanted.push(...s);
+    const postings = await this.lookup(wanted);
+    const isWord = (s) => postings.has('w:' + s);
+    const words = [], grams = [], unis = [];
+    for (const r of runs) {
+      if (r.kind !== 'cjk') { words.push(r.text); grams.push(r.text); continue; }
+      const chars = Array.from(r.text).slice(0, MAX_RUN);
+      // best segmentation: known words and stop words score len^2, other single characters 0
+      const best = new Array(chars.length + 1).fill(-Infinity);
+      const back = new Array(chars.length + 1).fill(0);
+      best[0] = 0;
+      for (let i = 1; i <= chars.length; i++) {
+        for (let n = 1; n <= Math.min(MAX_WORD, i); n++) {
+          const seg = chars.slice(i - n, i).join('');
+          const known = m.stopSet.has(seg) || isWord(seg);
+          if (!known && n > 1) continue;
+          const s = best[i - n] + (known ? n * n : 0);
+          if (s > best[i]) { best[i] = s; back[i] = n; }
+        }
+      }
+      const segs = [];
+      for (let i = chars.length; i > 0; i -= back[i]) segs.unshift(chars.slice(i - back[i], i).join(''));
+      let content = '';
+      const flush = () => {
+        if (content) { grams.push(...bigrams(content)); content = ''; }
+      };
+      for (const seg of segs) {
+        if (m.stopSet.has(seg)) { flush(); continue; }
+        content += seg;
+        if (isWord(seg)) words.push(seg);
+        const sc = Array.from(seg);
+        for (let n = 2; n < sc.length; n++) {          // search mode: known sub-words of long words
+          for (let i = 0; i + n <= sc.length; i++) {
+            const sub = sc.slice(i, i + n).join('');
+            if (isWord(sub)) words.push(sub);
+          }
+        }
+      }
+      flush();
+    }
+    for (const g of grams) {
+      if (/^[\x00-\x7f]+$/.test(g)) continue;
+      for (const c of g) unis.push(c);
+    }
+    return { words: [...new Set(words)], grams, unis: [...new Set(unis)], synonyms, postings };
+  }
+
+  async search(query, { limit = 10, page = 1, filters = {} } = {}) {
+    const t0 = (globalThis.performance || Date).now();
+    const m = await this.manifest();
+    const q = await this.analyze(query);
+    const score = new Float64Array(m.docs);
+    const add = (key, weight) => {
+      const p = q.postings.get(key);
+      if (!p || !p.imp) return;
+      for (let j = 0; j < p.ids.length; j++) score[p.ids[j]] += p.imp[j] * weight;
+    };
+    for (const w of q.words) add('w:' + w, 1);
+    for (const g of q.grams) add('b:' + g, 1);
+    for (const u of q.unis) add('u:' + u, 1);
+    for (const s of q.synonyms) {
+      if (q.words.includes(s.join('')) || (s.length === 1 && q.words.includes(s[0]))) continue;
+      for (const t of s) add('w:' + t, m.synonym / s.length);
+    }
+    let allowed = null;
+    const active = Object.entries(filters).filter(([, v]) => v && (Array.isArray(v) ? v.length : true));
+    if (active.length) {
+      const keys = active.flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`));
+      const fp = await this.lookup(keys);
+      for (const [k, v] of active) {
+        const set = new Set();
+        for (const x of Array.isArray(v) ? v : [v]) {
+          const p = fp.get(`f:${k}=${x}`);
+          if (p) for (const id of p.ids) set.add(id);
+        }
+        allowed = allowed ? new Set([...allowed].filter((id) => set.has(id))) : set;
+      }
+    }
+    const ranked = [];
+    for (let i = 0; i < score.length; i++) {
+      if (score[i] > 0 && (!allowed || allowed.has(i))) ranked.push(i);
+    }
+    ranked.sort((a, b) => score[b] - score[a] || a - b);
+    const start = (page - 1) * limit;
+    const ids = ranked.slice(start, start + limit);
+    const docs = await this.docs(ids);
+    const hits = ids.map((id, k) => ({
+      ...docs[k],
+      score: Math.round(score[id] * 1e4) / 1e4,
+      snippet: highlight(docs[k].excerpt || '', q.words, q.grams),
+      titleHtml: highlight(docs[k].title || '', q.words, q.grams),
+    }));
+    return { query, total: ranked.length, hits, page, limit,
+      took_ms: Math.round(((globalThis.performance || Date).now() - t0) * 100) / 100 };
+  }
+
+  // ranked ids only (benchmarks): no display data
+  async searchIds(query, limit = 100) {
+    const res = await this.search(query, { limit: 0 });
+    return res;
+  }
+
+  async docs(ids) {
+    const m = await this.manifest();
+    const need = [...new Set(ids.map((id) => Math.floor(id / m.chunk)))];
+    await Promise.all(need.map((c) => {
+      if (!this.chunks.has(c)) {
+        this.chunks.set(c, this._get(`d/${c}.json`).then((t) => JSON.parse(typeof t === 'string' ? t : decoder.decode(t))));
+      }
+      return this.chunks.get(c);
+    }));
+    return Promise.all(ids.map(async (id) => (await this.chunks.get(Math.floor(id / m.chunk)))[id % m.chunk]));
+  }
+}
