@@ -160,7 +160,7 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError as e:
         before = data[: e.start]
         line = before.count(b"\n") + 1
-        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
         raise ArticleParseError("encoding", f"不是有效的 UTF-8（第 {e.start} 字节: {data[e.start:e.start + 1]!r}）",
                                 line, col) from e
     return text.removeprefix("\ufeff")
@@ -171,7 +171,8 @@ def _parse_front_matter(fm: str) -> tuple[dict[str, Any], dict[str, Position], d
     try:
         node = yaml.compose(fm, Loader=_PositionLoader)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        # an unclosed [ { or quote: the context mark is where it opened, the problem mark the end of input
+        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
         line = mark.line + 1 + offset if mark else 1
         col = mark.column + 1 if mark else 1
         problem = getattr(e, "problem", None) or str(e)

@@ -111,22 +111,25 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
     wanted = None if paths is None else {Path(p).resolve() for p in paths}
     out: list[Diagnostic] = []
     articles: dict[str, Article] = {}  # rel -> article, for the whole root
+    failed: set[str] = set()
     for p in all_paths:
         rel = root.rel(p)
         try:
             articles[rel] = load_article(p, root)
         except ArticleParseError as e:
+            failed.add(rel)
             if wanted is None or p.resolve() in wanted:
                 code = _PARSE_CODES.get(e.reason, "KB101")
                 out.append(diag(code, rel, e.line, e.column, e.message, _PARSE_HINTS.get(code, "")))
         except OSError as e:
+            failed.add(rel)
             if wanted is None or p.resolve() in wanted:
                 out.append(diag("KB120", rel, 1, 1, f"无法读取文件: {e.strerror}", "检查文件权限"))
     # files given explicitly that are outside the root's kind folders are still checked
     if wanted:
         for p in sorted(wanted):
             rel = root.rel(p)
-            if rel in articles or not p.is_file() or p.suffix != ".md":
+            if rel in articles or rel in failed or not p.is_file() or p.suffix != ".md":
                 continue
             try:
                 articles[rel] = load_article(p, root)
@@ -135,16 +138,15 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
                 out.append(diag(code, rel, e.line, e.column, e.message, _PARSE_HINTS.get(code, "")))
     checked = [a for rel, a in articles.items() if wanted is None or a.path.resolve() in wanted]
     ctx = body.LinkContext(root, articles)
-    first_ids: dict[str, Article] = {}
+    by_id: dict[str, list[Article]] = {}
     for a in sorted(articles.values(), key=lambda a: a.rel):
         if a.has_front_matter and a.meta.get("id") is not None:
-            first_ids.setdefault(str(a.meta["id"]), a)
+            by_id.setdefault(str(a.meta["id"]), []).append(a)
     for a in checked:
-        out.extend(meta.check_meta(a, root, first_ids))
+        out.extend(meta.check_meta(a, root, by_id))
         out.extend(body.check_structure(a, ctx))
         out.extend(body.check_sensitive(a))
         out.extend(body.check_freshness(a, root, today))
-    files = len(checked) + sum(1 for d in out if d.code in ("KB101", "KB103", "KB120", "KB121", "KB122")
-                               and d.path not in articles)
+    files = len(checked) + len({d.path for d in out if d.path not in articles})
     out.sort(key=lambda d: (d.path, d.line, d.column, d.code))
     return Report(out, files)

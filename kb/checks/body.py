@@ -115,8 +115,12 @@ def _mask(s: str) -> str:
 def check_sensitive(a: Article) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     text = a.text
+    spans: list[tuple[int, int]] = []
     for rx in (_PHONE_CN, _PHONE_E164):
         for m in rx.finditer(text):
+            if any(m.start() < e and s < m.end() for s, e in spans):
+                continue  # +86 138... matches both patterns: one finding
+            spans.append((m.start(), m.end()))
             line, col = _line_col(text, m.start())
             out.append(diag("KB301", a.rel, line, col, f"疑似电话号码 {_mask(m.group())}",
                             "删除或脱敏，例如 138****1234、+62 812****567"))

@@ -79,7 +79,7 @@ def _type_name(v: Any) -> str:
             dict: "object"}.get(type(v), type(v).__name__)
 
 
-def check_meta(a: Article, root: ContentRoot, first_ids: dict[str, Article]) -> list[Diagnostic]:
+def check_meta(a: Article, root: ContentRoot, by_id: dict[str, list[Article]]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     if not a.has_front_matter:
         if not a.is_index and a.folder_kind:
@@ -112,7 +112,7 @@ def check_meta(a: Article, root: ContentRoot, first_ids: dict[str, Article]) -> 
             out.append(diag("KB105", a.rel, p.line, p.column, f"未知字段 {key!r}", hint))
     for err in _validator(root, kind).iter_errors(a.meta):
         out.extend(_from_schema_error(a, err, props))
-    out.extend(_semantic(a, root, kind, props, first_ids))
+    out.extend(_semantic(a, root, kind, props, by_id))
     return out
 
 
@@ -130,7 +130,9 @@ def _from_schema_error(a: Article, err: Any, props: dict[str, dict[str, Any]]) -
         want = err.validator_value if isinstance(err.validator_value, str) else "/".join(err.validator_value)
         return [diag("KB106", a.rel, p.line, p.column,
                      f"{where} 应为{TYPE_LABELS.get(want, want)}，实际是{TYPE_LABELS.get(_type_name(err.instance), _type_name(err.instance))}",
-                     "列表写成 [a, b]；日期写成 2024-05-01；布尔值写 true 或 false")]
+                     'YAML 会把 NO、YES、ON、OFF 读成布尔值：文本请加引号，例如 country: "NO"'
+                     if isinstance(err.instance, bool) and want == "string"
+                     else "列表写成 [a, b]；日期写成 2024-05-01；布尔值写 true 或 false")]
     if v in ("enum", "const"):
         allowed = err.validator_value if v == "enum" else [err.validator_value]
         return [diag("KB107", a.rel, p.line, p.column, f"{where} 的值 {err.instance!r} 不在允许范围内",
@@ -148,7 +150,7 @@ def _from_schema_error(a: Article, err: Any, props: dict[str, dict[str, Any]]) -
 
 
 def _semantic(a: Article, root: ContentRoot, kind: str, props: dict[str, dict[str, Any]],
-              first_ids: dict[str, Article]) -> list[Diagnostic]:
+              by_id: dict[str, list[Article]]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     m = a.meta
     pos = a.position_of
@@ -174,7 +176,9 @@ def _semantic(a: Article, root: ContentRoot, kind: str, props: dict[str, dict[st
         hint = f"应为大写，例如 {country.upper()}" if country.upper() in _countries() else "例如 ID（印尼）、TH（泰国）"
         out.append(diag("KB109", a.rel, p.line, p.column, f"国家代码 {country!r} 不是 ISO 3166-1 alpha-2", hint))
     lead = m.get("lead_time_days")
-    if isinstance(lead, int) and not isinstance(lead, bool) and lead > root.settings.max_lead_time_days:
+    schema_max = props.get("lead_time_days", {}).get("maximum")
+    if isinstance(lead, int) and not isinstance(lead, bool) and lead > root.settings.max_lead_time_days \
+            and (schema_max is None or lead <= schema_max):
         p = pos("lead_time_days", True)
         out.append(diag("KB110", a.rel, p.line, p.column, f"lead_time_days = {lead} 不合理",
                         f"超过 {root.settings.max_lead_time_days} 天；单位是工作日"))
@@ -184,10 +188,11 @@ def _semantic(a: Article, root: ContentRoot, kind: str, props: dict[str, dict[st
         out.append(diag("KB107", a.rel, p.line, p.column, f"subcategory 的值 {sub!r} 不在配置的子类中",
                         "可选: " + "、".join(root.settings.subcategories) + "；新增子类请改 _kb/config.yml"))
     aid = m.get("id")
-    if aid is not None and str(aid) in first_ids and first_ids[str(aid)] is not a:
+    others = [o for o in by_id.get(str(aid), []) if o is not a] if aid is not None else []
+    if others:
         p = pos("id", True)
-        other = first_ids[str(aid)]
-        out.append(diag("KB112", a.rel, p.line, p.column, f"id {aid!r} 与 {other.rel} 重复",
+        out.append(diag("KB112", a.rel, p.line, p.column,
+                        f"id {aid!r} 与 {'、'.join(o.rel for o in others)} 重复",
                         "id 必须全库唯一；改成新的 id（已发布文章的 id 不要改）"))
     if kind == "case":
         times = [(k, parse_datetime(m.get(k))) for k in ("reported_at", "first_response_at", "resolved_at")]
