@@ -247,11 +247,24 @@ class KbApp:
         if path is None:
             nf = self.site_dir / "404.html"
             if nf.is_file():
-                return FileResponse(nf, status_code=404, media_type="text/html; charset=utf-8")
+                return self.html_response(nf, 404)
             raise ApiError(404, "not_found", "页面不存在")
         if path.is_dir():  # /cases -> /cases/ so relative links work
             return Response(status_code=308, headers={"location": request.url.path + "/"})
+        if path.suffix == ".html":
+            return self.html_response(path)
         return FileResponse(path)
+
+    #: added to every page served, so the site's search UI knows an API is here (and, in live
+    #: preview, the reload script)
+    inject = '<meta name="kb-api" content="/api/">'
+
+    def html_response(self, path: Path, status: int = 200) -> Response:
+        data = path.read_bytes()
+        head = data.find(b"</head>")
+        if head >= 0:
+            data = data[:head] + self.inject.encode() + data[head:]
+        return Response(data, status_code=status, media_type="text/html; charset=utf-8")
 
     def resolve_static(self, url_path: str) -> Path | None:
         """Map a URL path to a file inside site_dir, or None. Rejects traversal, NUL, symlinks out."""
@@ -287,7 +300,8 @@ def _render(markdown: str) -> str:
 
 def create_app(index_dir: Path | str = ".kb/index", site_dir: Path | str | None = "site",
                token: str | None = None, cors_origins: list[str] | None = None,
-               analytics_path: Path | str | None = None, reload_interval: float = 0.25) -> Starlette:
+               analytics_path: Path | str | None = None, reload_interval: float = 0.25,
+               extra_routes: list[Route] | None = None) -> Starlette:
     analytics = None
     if analytics_path:
         from kb.analytics import QueryLog
@@ -320,6 +334,7 @@ def create_app(index_dir: Path | str = ".kb/index", site_dir: Path | str | None 
                 analytics.close()
 
     routes = [
+        *(extra_routes or []),
         Route("/api/search", kb.search, methods=["GET"]),
         Route("/api/suggest", kb.suggest, methods=["GET"]),
         Route("/api/similar", kb.similar, methods=["POST"]),

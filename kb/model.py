@@ -251,14 +251,27 @@ def parse_article(path: Path, rel: str, data: bytes, folder_kind: str | None = N
                    has_front_matter=fm is not None, folder_kind=folder_kind)
 
 
+#: (path, mtime_ns, size, root, limit) -> Article: a long-running process (live preview, the plugin
+#: during `kb serve --watch`) parses only the files that changed. Articles are treated as read-only.
+_CACHE: dict[Path, tuple[tuple[int, int, str, int], Article]] = {}
+
+
 def load_article(path: Path, root: Any) -> Article:
     """Read one file of a ContentRoot. Raises ArticleParseError or OSError."""
     path = Path(path).resolve()
-    size = path.stat().st_size
+    st = path.stat()
     limit = root.settings.max_file_bytes
-    if size > limit:  # never read a huge file into memory just to reject it
-        raise ArticleParseError("too_large", f"文件有 {size:,} 字节，超过上限 {limit:,} 字节")
-    return parse_article(path, root.rel(path), path.read_bytes(), root.kind_for(path), limit)
+    if st.st_size > limit:  # never read a huge file into memory just to reject it
+        raise ArticleParseError("too_large", f"文件有 {st.st_size:,} 字节，超过上限 {limit:,} 字节")
+    key = (st.st_mtime_ns, st.st_size, str(root.path), limit)
+    hit = _CACHE.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    article = parse_article(path, root.rel(path), path.read_bytes(), root.kind_for(path), limit)
+    if len(_CACHE) > 50_000:
+        _CACHE.clear()
+    _CACHE[path] = (key, article)
+    return article
 
 
 def load_articles(root: Any) -> tuple[list[Article], list[tuple[Path, ArticleParseError]]]:

@@ -131,6 +131,8 @@ def article_header(a: Article, root: ContentRoot, page_url: str, today: dt.date 
         parts.append('<span class="kb-badge kb-internal" title="仅内部可见">内部</span>')
     if m.get("status") == "draft":
         parts.append('<span class="kb-badge kb-draft">草稿</span>')
+    elif m.get("status") == "archived":
+        parts.append('<span class="kb-badge kb-draft">已归档</span>')
     if is_stale(a, today):
         parts.append(f'<span class="kb-badge kb-stale" title="复核日期 {html.escape(str(m.get("review_by")))} '
                      f'已过">待复核</span>')

@@ -10,6 +10,7 @@ on_post_build     static search index for the site search (same analyzer as the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -53,6 +54,8 @@ class KbPlugin(BasePlugin[KbConfig]):
         self.audience = os.environ.get("KB_AUDIENCE") or self.config.audience
         if self.audience not in ("internal", "public"):
             raise PluginError(f"KB_AUDIENCE 只能是 internal 或 public，而不是 {self.audience!r}")
+        extra = config["extra"].setdefault("kb", {}) if isinstance(config["extra"].get("kb", {}), dict) else {}
+        extra["audience"] = self.audience
         try:
             self.root = ContentRoot.load(config["docs_dir"])
         except Exception as e:  # ConfigError and friends: one clear line, no traceback
@@ -87,7 +90,7 @@ class KbPlugin(BasePlugin[KbConfig]):
             return True  # index pages
         if self.audience == "public":
             return a.is_public and a.meta.get("status") == "published"
-        return a.meta.get("status") != "archived" or True
+        return True  # the team sees everything, drafts and archived articles with a badge
 
     def on_files(self, files: Files, config: Any) -> Files:
         self._load()
@@ -104,6 +107,11 @@ class KbPlugin(BasePlugin[KbConfig]):
             "cases/by-month.md": pages.cases_by_month(visible),
             "search/index.md": pages.search_page(),
         }
+        if self.audience == "internal":  # owner load and review queues are for the team only
+            from kb.reports import reports_markdown
+
+            assert self.root is not None
+            generated["reports/index.md"] = reports_markdown(visible, self.root, dt.date.today())
         for uri, text in generated.items():
             if files.get_file_from_path(uri) is None:
                 files.append(File.generated(config, uri, content=text))
@@ -141,6 +149,8 @@ class KbPlugin(BasePlugin[KbConfig]):
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
         src = page.file.src_uri
         a = self.articles.get(src)
+        # Material reads `status` as its own page-status icon; ours means draft/published/archived
+        page.meta.pop("status", None)
         if self.audience == "public":
             markdown = self._unlink_unpublished(markdown, src)
         if a is None or not a.has_front_matter or a.is_index:

@@ -165,7 +165,8 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
     (tmp / "s").mkdir(parents=True)
     (tmp / "d").mkdir()
     shard_bytes = 0
-    for sid, keys in shards.items():
+    for sid in range(nshards):  # every shard exists, so a lookup never 404s
+        keys = shards.get(sid, [])
         buf = bytearray(b"KBS2")
         _varint(len(keys), buf)
         for key in sorted(keys):

@@ -101,8 +101,9 @@ function escapeHtml(s) {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
-// Mark the query's words (longest first) and, where no word matched, its bigrams.
-export function highlight(text, words, grams) {
+// Mark the query's words (longest first) and, where no word matched, its bigrams. With `width`,
+// return the window of about `width` characters starting a little before the first mark.
+export function highlight(text, words, grams, width = 0) {
   const low = normalize(text);
   const marks = new Uint8Array(text.length);
   const terms = [...new Set(words)].filter((t) => t.length > 1 || !/^[\x00-\x7f]$/.test(t))
@@ -119,13 +120,19 @@ export function highlight(text, words, grams) {
   };
   apply(terms);
   apply(grams.filter((g) => !terms.includes(g)));
-  let out = '', open = false;
-  for (let i = 0; i < text.length; i++) {
+  let from = 0, to = text.length;
+  if (width && text.length > width) {
+    const first = marks.indexOf(1);
+    from = first > 20 ? first - 20 : 0;
+    to = Math.min(text.length, from + width);
+  }
+  let out = from > 0 ? '…' : '', open = false;
+  for (let i = from; i < to; i++) {
     if (marks[i] && !open) { out += '<mark>'; open = true; }
     if (!marks[i] && open) { out += '</mark>'; open = false; }
     out += escapeHtml(text[i]);
   }
-  return open ? out + '</mark>' : out;
+  return (open ? out + '</mark>' : out) + (to < text.length ? '…' : '');
 }
 
 export class StaticIndex {
@@ -300,7 +307,7 @@ export class StaticIndex {
     const hits = ids.map((id, k) => ({
       ...docs[k],
       score: Math.round(score[id] * 1e4) / 1e4,
-      snippet: highlight(docs[k].excerpt || '', q.words, q.grams),
+      snippet: highlight(docs[k].excerpt || '', q.words, q.grams, 110),
       titleHtml: highlight(docs[k].title || '', q.words, q.grams),
     }));
     return { query, total: ranked.length, hits, page, limit,

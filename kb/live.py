@@ -1,0 +1,180 @@
+"""Live preview (`kb serve --watch`, `make dev`): rebuild on save, reload the browser, show check errors.
+
+A watchdog observer collects changed paths under the content root; a single builder thread waits
+for a short quiet period, then runs the checks, a *dirty* MkDocs build (only changed pages are
+rendered; parsed articles are cached by mtime) into the site directory, and an incremental index
+update. Pages served in preview carry a small script that polls /api/_live and reloads when the build
+stamp changes, or shows the check errors in a red notice. Bad input never stops the server: a failed
+build keeps the last good pages and reports why.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+log = logging.getLogger("kb.live")
+
+LIVE_JS = """(() => {
+  let stamp = null;
+  const show = (errors) => {
+    let el = document.querySelector('.kb-live-error');
+    if (!errors.length) { if (el) el.remove(); return; }
+    if (!el) { el = document.createElement('div'); el.className = 'kb-live-error'; el.setAttribute('role', 'alert');
+      document.body.appendChild(el); }
+    el.textContent = '内容检查发现问题（保存修改后自动刷新）：\\n' + errors.join('\\n');
+  };
+  const poll = async () => {
+    try {
+      const r = await fetch('/api/_live', { cache: 'no-store' });
+      const d = await r.json();
+      if (stamp !== null && d.stamp !== stamp) { location.reload(); return; }
+      stamp = d.stamp;
+      show(d.errors || []);
+    } catch (e) { /* server restarting: keep polling */ }
+    setTimeout(poll, 400);
+  };
+  poll();
+})();
+"""
+
+
+class LivePreview:
+    def __init__(self, content_dir: Path, site_dir: Path, index_dir: Path, config_file: Path = Path("mkdocs.yml"),
+                 quiet: float = 0.15) -> None:
+        self.content_dir = Path(content_dir).resolve()
+        self.site_dir = Path(site_dir).resolve()
+        self.index_dir = Path(index_dir)
+        self.config_file = Path(config_file)
+        self.quiet = quiet
+        self.stamp = 0
+        self.errors: list[str] = []
+        self.last_build_s = 0.0
+        self._changed: set[str] = set()
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._observer: Any = None
+
+    # -- building ---------------------------------------------------------------------------------
+    def build(self, dirty: bool) -> None:
+        from mkdocs.commands.build import build as mkdocs_build
+        from mkdocs.config import load_config
+
+        from kb.checks import run_checks
+        from kb.config import ContentRoot
+
+        t0 = time.perf_counter()
+        errors: list[str] = []
+        try:
+            root = ContentRoot.load(self.content_dir)
+            report = run_checks(root)
+            errors = [f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}" for d in report.diagnostics
+                      if d.severity == "error"]
+        except Exception as e:  # noqa: BLE001 - a broken _kb/ file is a writer error too
+            errors = [f"配置错误：{e}"]
+        os.environ["KB_SKIP_CHECKS"] = "1"  # reported above, without stopping the preview
+        os.environ.setdefault("KB_AUDIENCE", "internal")
+        os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+        try:
+            cfg = load_config(config_file=str(self.config_file), docs_dir=str(self.content_dir),
+                              site_dir=str(self.site_dir))
+            if dirty:
+                cfg.plugins["kb"].config.static_index = False  # rebuilt below, after the reload
+            mkdocs_build(cfg, dirty=dirty)
+        except Exception as e:  # noqa: BLE001 - keep serving the last good pages
+            errors.append(f"构建失败：{e}")
+        try:
+            from kb.commands.search import build_from_content
+
+            build_from_content(str(self.content_dir), self.index_dir, "internal", incremental=True)
+        except Exception as e:  # noqa: BLE001
+            errors.append(f"索引更新失败：{e}")
+        with self._lock:
+            self.errors = errors
+            self.stamp += 1
+            self.last_build_s = time.perf_counter() - t0
+        for line in errors:
+            log.warning(line)
+        print(f"[kb] 已重新构建（{self.last_build_s:.2f} 秒）" + (f"，{len(errors)} 个错误" if errors else ""),
+              flush=True)
+        if dirty:
+            self._static_index()
+
+    def _static_index(self) -> None:
+        try:
+            from kb.config import ContentRoot
+            from kb.index import doc_from_article, prepare
+            from kb.model import load_articles
+            from kb.static_index import write_static_index
+            from kb.text import Analyzer
+
+            root = ContentRoot.load(self.content_dir)
+            analyzer = Analyzer.from_root(root)
+            arts, _ = load_articles(root)
+            write_static_index([prepare(doc_from_article(a), analyzer) for a in arts
+                                if a.has_front_matter and not a.is_index and a.kind],
+                               self.site_dir / "search-index", analyzer)
+        except Exception as e:  # noqa: BLE001
+            log.warning("静态索引更新失败：%s", e)
+
+    def _loop(self) -> None:
+        while True:
+            self._event.wait()
+            time.sleep(self.quiet)  # let an editor finish writing (save = several events)
+            self._event.clear()
+            with self._lock:
+                self._changed.clear()
+            try:
+                self.build(dirty=True)
+            except Exception as e:  # noqa: BLE001 - never let the builder thread die
+                log.warning("预览构建出错：%s", e)
+
+    def start(self) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        preview = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                if event.is_directory or not str(event.src_path).endswith((".md", ".yml", ".yaml", ".json")):
+                    return
+                with preview._lock:
+                    preview._changed.add(str(event.src_path))
+                preview._event.set()
+
+        self.build(dirty=False)
+        self._observer = Observer()
+        self._observer.schedule(Handler(), str(self.content_dir), recursive=True)
+        self._observer.daemon = True
+        self._observer.start()
+        threading.Thread(target=self._loop, name="kb-live-builder", daemon=True).start()
+
+    # -- HTTP -------------------------------------------------------------------------------------
+    async def live_state(self, request: Request) -> Response:
+        with self._lock:
+            return JSONResponse({"stamp": self.stamp, "errors": self.errors[:50],
+                                 "build_seconds": round(self.last_build_s, 3)},
+                                headers={"cache-control": "no-store"})
+
+    async def live_js(self, request: Request) -> Response:
+        return Response(LIVE_JS, media_type="text/javascript; charset=utf-8")
+
+    def create_app(self, **kwargs: Any) -> Any:
+        from kb.api import create_app
+
+        self.start()
+        app = create_app(self.index_dir, self.site_dir, extra_routes=[
+            Route("/api/_live", self.live_state, methods=["GET"]),
+            Route("/api/_live.js", self.live_js, methods=["GET"]),
+        ], **kwargs)
+        app.state.kb.inject += '<script src="/api/_live.js"></script>'
+        return app
