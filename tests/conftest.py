@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,3 +27,40 @@ def content_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "content"
     shutil.copytree(CONTENT, dst)
     return dst
+
+
+KB = str(Path(sys.executable).with_name("kb"))
+
+
+@dataclass
+class Built:
+    content: Path
+    site: Path
+    index: Path
+
+
+def build_site(base: Path, audience: str) -> Built:
+    content = base / "content"
+    shutil.copytree(CONTENT, content)
+    b = Built(content, base / "site", base / "index")
+    subprocess.run([KB, "build", "--content", str(content), "--audience", audience, "--site-dir", str(b.site),
+                    "--index-dir", str(b.index), "--config-file", str(REPO / "mkdocs.yml")],
+                   check=True, cwd=REPO, capture_output=True)
+    return b
+
+
+@pytest.fixture(scope="session")
+def internal_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The sample content built once (real MkDocs + plugin + index), as the team sees it."""
+    return build_site(tmp_path_factory.mktemp("internal"), "internal")
+
+
+@pytest.fixture(scope="session")
+def public_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_site(tmp_path_factory.mktemp("public"), "public")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

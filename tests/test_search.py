@@ -49,7 +49,7 @@ def _first(searcher: Searcher, q: str, **kw: object) -> str:
     ("沙特 senderid", {"case-2025-08-saudi-senderid-arabic-loa", "sa-saudi-arabia"}),
     ("ESME_RTHROTTLED", {"case-2026-02-smpp-throttled"}),
     ("DELIVERD", {"case-2025-07-delivrd-but-not-received", "case-2026-11-fake-delivrd-grey-route"}),
-    ("hgl", {"case-2025-02-indonesia-telkomsel-acceptd", "case-2025-01-indonesia-dlr-fill-rate-low"}),
+    ("hgl", {"dlr-and-fill-rate", "case-2025-02-indonesia-telkomsel-acceptd", "case-2025-01-indonesia-dlr-fill-rate-low"}),
     ("印度 DLT 模板", {"case-2026-04-india-dlt-template-mismatch", "in-india"}),
     ("长短信扣费", {"case-2025-08-balance-double-charge"}),
     ("對公轉賬充值", {"case-2025-12-recharge-not-credited"}),

@@ -11,12 +11,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kb.text.normalize import normalize
-from kb.text.tokenize import STOP_WORDS, bigrams, content_runs, drop_stop_words, jieba_words, split_runs
+from kb.text.tokenize import (
+    STOP_WORDS,
+    bigrams,
+    content_runs,
+    drop_stop_words,
+    jieba_words,
+    joined_latin,
+    split_runs,
+)
 
 if TYPE_CHECKING:
     from kb.config import ContentRoot
 
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"  # 2: adjacent Latin words also indexed joined ("sender id" -> senderid)
 
 __all__ = ["ANALYZER_VERSION", "Analyzer", "QueryTerms", "normalize"]
 
@@ -87,24 +95,26 @@ class Analyzer:
         """(words, bigrams) of a text in one pass: normalize and split once; what the indexer uses."""
         words: list[str] = []
         grams: list[str] = []
-        for tok in split_runs(normalize(text)):
+        norm = normalize(text)
+        for tok in split_runs(norm):
             if tok.kind == "cjk":
                 words.extend(jieba_words(tok.text))
                 grams.extend(bigrams(tok.text))
             else:
                 words.append(tok.text)
                 grams.append(tok.text)
-        return drop_stop_words(words), grams
+        return drop_stop_words(words) + joined_latin(norm), grams
 
     def words(self, text: str) -> list[str]:
         """Index-side word tokens: jieba search-mode words of CJK runs + whole Latin tokens, stop words removed."""
         out: list[str] = []
-        for tok in split_runs(normalize(text)):
+        norm = normalize(text)
+        for tok in split_runs(norm):
             if tok.kind == "cjk":
                 out.extend(jieba_words(tok.text))
             else:
                 out.append(tok.text)
-        return drop_stop_words(out)
+        return drop_stop_words(out) + joined_latin(norm)
 
     def bigrams(self, text: str) -> list[str]:
         """CJK character bigrams (unigrams for one-character runs); Latin tokens kept whole."""
@@ -127,6 +137,7 @@ class Analyzer:
                 ws = drop_stop_words(jieba_words(run))
                 q.words.extend(ws)
                 q.bigrams.extend(bigrams(run))
+        q.words.extend(joined_latin(norm))
         parts = [drop_stop_words(_cut(p)) for p in norm.split() if p.strip()]
         if len(parts) > 1:  # an explicit multi-word query: reward documents where the parts stay close
             parts = [p for p in parts if p]

@@ -69,3 +69,16 @@ def content_runs(run: str, stop: frozenset[str] = STOP_WORDS) -> list[str]:
     if cur:
         out.append(cur)
     return out
+
+
+def joined_latin(text: str) -> list[str]:
+    """Adjacent Latin words separated by one space or hyphen, joined: writers spell the same term
+    "Sender ID", "SenderID" and "sender-id"; indexing and querying the joined form makes them meet."""
+    out: list[str] = []
+    prev: Token | None = None
+    for tok in split_runs(text):
+        if (prev is not None and tok.kind == "latin" and prev.kind == "latin" and tok.start - prev.end == 1
+                and text[prev.end] in " -" and prev.text.isalpha() and tok.text.isalpha()):
+            out.append(prev.text + tok.text)
+        prev = tok
+    return out

@@ -24,7 +24,18 @@ export function normalize(text) {
 export function splitRuns(text) {
   const out = [];
   for (const m of text.matchAll(TOKEN_RE)) {
-    out.push({ text: m[0], kind: m[1] ? 'cjk' : m[2] ? 'prefix' : 'latin' });
+    out.push({ text: m[0], kind: m[1] ? 'cjk' : m[2] ? 'prefix' : 'latin', start: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+// Adjacent Latin words joined ("sender id" -> senderid), as kb.text.tokenize.joined_latin
+export function joinedLatin(text, runs = splitRuns(text)) {
+  const out = [];
+  for (let i = 1; i < runs.length; i++) {
+    const a = runs[i - 1], b = runs[i];
+    if (a.kind === 'latin' && b.kind === 'latin' && b.start - a.end === 1 && ' -'.includes(text[a.end]) &&
+        /^[a-z]+$/.test(a.text) && /^[a-z]+$/.test(b.text)) out.push(a.text + b.text);
   }
   return out;
 }
@@ -218,6 +229,8 @@ export class StaticIndex {
         for (let n = 1; n <= MAX_WORD && i + n <= chars.length; n++) wanted.push(chars.slice(i, i + n).join(''));
       }
     }
+    const joined = joinedLatin(norm, runs);
+    wanted.push(...joined);
     for (const s of synonyms) wanted.push(...s);
     const postings = await this.lookup(wanted);
     const isWord = (s) => postings.has('w:' + s);
@@ -258,6 +271,7 @@ export class StaticIndex {
       }
       flush();
     }
+    words.push(...joined);
     for (const g of grams) {
       if (/^[\x00-\x7f]+$/.test(g)) continue;
       for (const c of g) unis.push(c);

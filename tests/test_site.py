@@ -1,0 +1,151 @@
+"""The real MkDocs build with the kb plugin: generated pages, article header, navigation, public builds."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import KB, REPO, Built, build_site
+
+
+def front_matter(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
+
+
+def articles(content: Path) -> list[tuple[Path, dict]]:
+    return [(p, front_matter(p)) for p in sorted(content.glob("*/*.md")) if p.name != "index.md"]
+
+
+def html(site: Path, url: str) -> str:
+    return (site / url / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_article_becomes_a_page_with_its_header(internal_site: Built) -> None:
+    for path, meta in articles(internal_site.content):
+        page = html(internal_site.site, f"{path.parent.name}/{path.stem}")
+        assert meta["title"] in page
+        header = re.search(r'<div class="kb-meta">.*?</div>', page, re.S)
+        assert header, path
+        assert str(meta["updated"]) in header.group()
+        for tag in meta.get("tags", []):
+            assert tag in header.group()
+
+
+def test_stale_article_shows_the_review_badge(internal_site: Built) -> None:
+    stale = html(internal_site.site, "cases/case-2025-10-vendor-slow-response")
+    assert "待复核" in re.search(r'<div class="kb-meta">.*?</div>', stale, re.S).group()
+    fresh = html(internal_site.site, "manuals/buy-numbers")
+    assert "待复核" not in re.search(r'<div class="kb-meta">.*?</div>', fresh, re.S).group()
+
+
+def test_owner_name_and_team_in_header(internal_site: Built) -> None:
+    owners = yaml.safe_load((internal_site.content / "_kb/owners.yml").read_text(encoding="utf-8"))
+    meta = front_matter(internal_site.content / "manuals/buy-numbers.md")
+    o = owners[meta["owner"]]
+    assert f"负责人：{o['name']}（{o['team']}）" in html(internal_site.site, "manuals/buy-numbers")
+
+
+def test_senderid_matrix_has_one_row_per_guide_from_metadata(internal_site: Built) -> None:
+    page = html(internal_site.site, "senderid/matrix")
+    rows = re.findall(r"<tr>.*?</tr>", page, re.S)[1:]
+    guides = [m for p, m in articles(internal_site.content) if m["kind"] == "senderid"]
+    assert len(rows) == len(guides)
+    for m in guides:
+        row = next(r for r in rows if f">{m['country']} " in r)
+        assert f"<td>{m['lead_time_days']}</td>" in row
+        assert str(m["last_verified"]) in row
+        for doc in m.get("documents", [])[:2]:
+            assert doc in row
+        assert ("是" if m["registration_required"] else "否") in row
+
+
+def test_case_lists_by_category_and_month_agree_with_front_matter(internal_site: Built) -> None:
+    cases = [m for p, m in articles(internal_site.content) if m["kind"] == "case" and m["status"] == "published"]
+    by_cat = html(internal_site.site, "cases/by-category")
+    for cat in {m["category"] for m in cases}:
+        n = sum(m["category"] == cat for m in cases)
+        assert f"{cat}（{n}）" in by_cat
+    by_month = html(internal_site.site, "cases/by-month")
+    months = {str(m["reported_at"])[:7] for m in cases}
+    for month in months:
+        n = sum(str(m["reported_at"]).startswith(month) for m in cases)
+        assert f"{month}（{n}）" in by_month
+    for m in cases:
+        assert m["title"] in by_month
+
+
+def test_tag_index_lists_every_tag(internal_site: Built) -> None:
+    page = html(internal_site.site, "tags")
+    for _, m in articles(internal_site.content):
+        for tag in m.get("tags", []):
+            assert f">{tag}<" in page or f">{tag} " in page or f"{tag}</h2>" in page
+
+
+def test_navigation_is_short_and_never_lists_cases(internal_site: Built) -> None:
+    page = html(internal_site.site, "manuals/buy-numbers")
+    nav = re.search(r'<nav class="md-nav md-nav--primary".*?</nav>\s*</div>', page, re.S).group()
+    assert "case-20" not in nav
+    assert "按分类" in nav or "by-category" in nav
+    assert "国家对比表" in nav
+
+
+def test_schemas_are_published(internal_site: Built) -> None:
+    for name in ("common", "manual", "senderid", "case"):
+        data = json.loads((internal_site.site / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+        assert data["$schema"].startswith("https://json-schema.org/")
+
+
+def test_reports_page_is_built_for_the_team(internal_site: Built) -> None:
+    page = html(internal_site.site, "reports")
+    assert "<svg" in page and "客户问题" in page
+
+
+def _internal(content: Path) -> list[dict]:
+    return [m for _, m in articles(content) if m["visibility"] == "internal"]
+
+
+def test_public_build_contains_no_internal_article_anywhere(public_site: Built) -> None:
+    internal = _internal(public_site.content)
+    assert internal
+    files = [p for p in public_site.site.rglob("*") if p.is_file() and p.suffix in (".html", ".xml", ".json", ".bin")]
+    blobs = {p: p.read_bytes() for p in files}
+    for m in internal:
+        # ids always; titles when specific enough (a short title like 通道切换 is also everyday prose)
+        for needle in (m["id"], m["title"]) if len(m["title"]) >= 8 else (m["id"],):
+            leaks = [str(p.relative_to(public_site.site)) for p, b in blobs.items() if needle.encode() in b]
+            assert not leaks, (needle, leaks)
+    assert not (public_site.site / "reports").exists()
+    manifest = json.loads((public_site.site / "search-index/manifest.json").read_text(encoding="utf-8"))
+    public = [m for _, m in articles(public_site.content) if m["visibility"] == "public" and m["status"] == "published"]
+    assert manifest["docs"] == len(public)
+
+
+def test_public_index_has_only_public_articles(public_site: Built) -> None:
+    from kb.search import Searcher
+
+    s = Searcher(public_site.index)
+    assert s.doc_count(include_internal=True) == s.doc_count(include_internal=False)
+
+
+def test_build_with_check_errors_fails_and_keeps_last_good_site(tmp_path: Path) -> None:
+    b = build_site(tmp_path, "internal")
+    marker = (b.site / "index.html").read_bytes()
+    bad = b.content / "cases/case-2025-04-api-signature-401.md"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("owner: ", "owner: nobody-", 1), encoding="utf-8")
+    r = subprocess.run([KB, "build", "--content", str(b.content), "--site-dir", str(b.site), "--index-dir",
+                        str(b.index), "--config-file", str(REPO / "mkdocs.yml")], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "KB111" in r.stderr and "构建失败" in r.stderr
+    assert (b.site / "index.html").read_bytes() == marker
+    assert not list(tmp_path.glob(".site.new-*"))
+
+
+@pytest.mark.parametrize("audience", ["internal", "public"])
+def test_static_index_is_written(audience: str, internal_site: Built, public_site: Built) -> None:
+    site = (internal_site if audience == "internal" else public_site).site
+    m = json.loads((site / "search-index/manifest.json").read_text(encoding="utf-8"))
+    assert m["docs"] > 0 and len(list((site / "search-index/s").glob("*.bin"))) == m["shards"]
