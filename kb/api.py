@@ -44,6 +44,13 @@ STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("客户问题", "技术问题", "业务问题", "沟通问题")
 
 
+#: known endpoints and their methods, so a wrong method gets 405 rather than 404
+ENDPOINT_METHODS: dict[str, tuple[str, ...]] = {
+    "/api/search": ("GET",), "/api/suggest": ("GET",), "/api/similar": ("POST",), "/api/health": ("GET",),
+    "/api/openapi.json": ("GET",), "/api/docs": ("GET",),
+}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -235,6 +242,9 @@ class KbApp:
         return HTMLResponse(_docs_html())
 
     async def api_not_found(self, request: Request) -> Response:
+        allowed = ENDPOINT_METHODS.get(request.url.path.rstrip("/"))
+        if allowed:
+            raise ApiError(405, "method_not_allowed", f"{request.url.path} 只支持 {', '.join(allowed)}")
         raise ApiError(404, "not_found", f"没有这个接口：{request.url.path[:200]}")
 
     # -- the static site ---------------------------------------------------------------------------
@@ -342,7 +352,7 @@ def create_app(index_dir: Path | str = ".kb/index", site_dir: Path | str | None 
         Route("/api/health", kb.health, methods=["GET"]),
         Route("/api/openapi.json", kb.openapi, methods=["GET"]),
         Route("/api/docs", kb.docs, methods=["GET"]),
-        Route("/api/{rest:path}", kb.api_not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        Route("/api/{rest:path}", kb.api_not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/api", kb.api_not_found),
         Route("/{path:path}", kb.static, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
     ]

@@ -42,8 +42,8 @@ _SECRET_VALUE = [
 _ALREADY_MASKED = re.compile(r"某|\*|＊|[A-Z]\*|客户[A-Z0-9]")
 _COMPANY = re.compile(r"[\u4e00-\u9fff]{2,12}(?:股份有限公司|有限责任公司|有限公司|集团)")
 _LEGAL_SUFFIX = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团)$")
-# words that the greedy company pattern swallows in front of the name
-_COMPANY_LEAD = ("我们的客户", "客户", "用户", "来自", "贵司", "我司", "对接", "联系", "反馈", "是", "的", "为", "与", "和")
+# words the greedy company pattern swallows in front of the name: cut after the last one
+_COMPANY_LEAD = re.compile(r"^.*(?:客户|用户|来自|贵司|我司|对接|联系|反馈|的)(?=[\u4e00-\u9fff]{2})")
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
              "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
              "邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳"
@@ -53,7 +53,7 @@ _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁
 _PERSON_LABEL = re.compile(r"(联系人|姓名|对接人|客户经理)([:：]?\s*)([\u4e00-\u9fff])([\u4e00-\u9fff]{1,2})"
                            r"(?![\u4e00-\u9fff])"
                            r"|(联系人|姓名|对接人|客户经理)([:：]?\s*)([\u4e00-\u9fff])([\u4e00-\u9fff])")
-_PERSON_TITLE = re.compile(rf"([{_SURNAMES}])([\u4e00-\u9fff]{{1,2}}?)(先生|女士|小姐)")
+_PERSON_TITLE = re.compile(r"([\u4e00-\u9fff]{1,3})(?=先生|女士|小姐)")
 
 
 def half_width(text: str) -> str:
@@ -99,8 +99,10 @@ def mask_customer_name(name: str) -> str:
 class Masker:
     """Masks text and counts what it masked, by kind (see MASK_KINDS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         self.counts: Counter[str] = Counter()
+        # strict: also replace secret values that are already partly starred ("ab**cd99")
+        self.strict = strict
 
     def customer(self, name: str) -> str:
         masked = mask_customer_name(name)
@@ -149,29 +151,25 @@ class Masker:
             n = text.count(form)
             if n:
                 self.counts["customer"] += n
-                text = text.replace(form, masked)
+                text = text.replace("客户" + form, masked).replace(form, masked)
         return text
 
-    @staticmethod
-    def _secret_value(m: re.Match[str]) -> str:
-        # a value that is already partly starred is left for the checks to judge
-        if "*" in m.group(2) or m.group(2).startswith("<"):
+    def _secret_value(self, m: re.Match[str]) -> str:
+        # a value that is already partly starred is left for the checks to judge, unless strict
+        if m.group(2).startswith("<") or ("*" in m.group(2) and not self.strict):
             return m.group(0)
         return m.group(1) + SECRET_MASK
 
     @staticmethod
     def _company(m: re.Match[str]) -> str:
         name = m.group(0)
-        lead = ""
-        stripped = True
-        while stripped:
-            stripped = False
-            for w in _COMPANY_LEAD:
-                if name.startswith(w) and len(name) - len(w) > 4:
-                    lead += w
-                    name = name[len(w):]
-                    stripped = True
-        return lead + mask_customer_name(name)
+        stem = _LEGAL_SUFFIX.sub("", name)
+        lead = _COMPANY_LEAD.match(stem)
+        cut = lead.end() if lead else 0
+        masked = mask_customer_name(name[cut:])
+        if name[:cut].endswith("客户"):
+            masked = masked.removeprefix("客户")
+        return name[:cut] + masked
 
     @staticmethod
     def _labelled_person(m: re.Match[str]) -> str:
@@ -183,4 +181,11 @@ class Masker:
 
     @staticmethod
     def _titled_person(m: re.Match[str]) -> str:
-        return f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}"
+        # "王先生" (surname only) stays; "李娜女士" -> "李*女士"; "欧阳建国先生" -> "欧阳**先生"
+        run = m.group(1)
+        if run[-1] in _SURNAMES:
+            return run
+        for given in (1, 2):
+            if len(run) > given and run[-given - 1] in _SURNAMES:
+                return run[:-given] + "*" * given
+        return run

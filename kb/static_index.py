@@ -96,8 +96,9 @@ def _write_key(buf: bytearray, key: str, postings: Any, n: int) -> None:
 
 
 def _shard_count(postings: int) -> int:
-    """About 1,500 postings (~4 KB) a shard, a power of two between 16 and 16,384."""
-    want = max(16, postings // 1500)
+    """About 400 postings (~1 KB) a shard, a power of two between 16 and 16,384: a query fetches one
+    shard per distinct substring (~40 for a question), so small shards keep the first search small."""
+    want = max(16, postings // 400)
     return min(16384, 1 << (want - 1).bit_length())
 
 

@@ -71,17 +71,20 @@ class KbServer:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(self.args, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"kb serve exited {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                r = httpx.get(f"{self.url}/api/health", timeout=2)
+                if r.status_code == 200:
                     return self
-            except httpx.TransportError:
-                pass
+                last = f"{r.status_code} {r.text[:300]}"
+            except httpx.TransportError as e:
+                last = repr(e)
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"kb serve did not answer /api/health within {timeout} s:\n{self.log()}")
+        raise RuntimeError(f"kb serve /api/health not 200 within {timeout} s (last: {last}):\n{self.log()}")
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -1,0 +1,161 @@
+"""HTTP search latency and throughput of `kb serve` on the 20,000-document benchmark index.
+
+Starts the real server with 1 and 2 workers, drives GET /api/search with the dev queries from an asyncio + httpx
+load generator at 1, 10 and 50 concurrent clients (each cell bounded in time and requests), prints a table, writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from apiserver import KbServer, run_kb  # noqa: E402
+
+BENCH = ROOT.parent / "shared" / "bench"
+DEFAULT_INDEX = Path(tempfile.gettempdir()) / "kb-bench-api" / "index"
+NOTE = (f"本机 {os.cpu_count()} 个 CPU 核：压测客户端（Python asyncio + httpx）与服务进程争用同一组核，"
+        "数字是下限；--workers 2 时尤其明显。只压测 127.0.0.1。")
+NAGLE = ("多进程的单客户端 p50 比单进程高出 30 ms 以上：uvicorn 多进程模式预先绑定的监听套接字 proto=0，"
+         "asyncio 因而不对连接设置 TCP_NODELAY，keep-alive 请求要等对端的延迟确认（约 40 ms）。")
+
+
+def ensure_index(index_dir: Path, corpus: Path) -> float:
+    """Build the benchmark index unless index_dir holds one of this program's version; returns build seconds."""
+    from kb.index import INDEX_VERSION, index_info
+
+    info = index_info(index_dir)
+    if info is not None and info.version == INDEX_VERSION:
+        return 0.0
+    t0 = time.perf_counter()
+    content = index_dir.parent / "content"
+    if not (content / "_kb").is_dir():
+        run_kb("import", "jsonl", str(corpus), "--kind", "manual", "--out", str(content), timeout=1800)
+    run_kb("index", "--content", str(content), "--index-dir", str(index_dir), timeout=1800)
+    return time.perf_counter() - t0
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+async def drive(url: str, queries: list[str], concurrency: int, seconds: float, max_requests: int) -> dict[str, Any]:
+    """`concurrency` clients, each sending the next query as soon as its previous answer arrived."""
+    latencies: list[float] = []
+    server_ms: list[float] = []
+    errors: list[str] = []
+    issued = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        for q in queries[:concurrency]:  # open the connections before the clock starts
+            await client.get("/api/search", params={"q": q, "limit": 10})
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal issued
+            while issued < max_requests and time.perf_counter() < deadline:
+                q = queries[issued % len(queries)]
+                issued += 1
+                t = time.perf_counter()
+                try:
+                    r = await client.get("/api/search", params={"q": q, "limit": 10})
+                    dt = time.perf_counter() - t
+                    if r.status_code != 200:
+                        errors.append(f"{r.status_code} {r.text[:100]}")
+                        continue
+                    latencies.append(dt * 1000)
+                    server_ms.append(float(r.json()["took_ms"]))
+                except httpx.HTTPError as e:
+                    errors.append(repr(e))
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    latencies.sort()
+    return {"concurrency": concurrency, "requests": len(latencies), "errors": len(errors),
+            "error_samples": errors[:3], "seconds": round(elapsed, 2),
+            "rps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+            "p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2),
+            "server_p50_ms": round(statistics.median(server_ms), 2) if server_ms else None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--bench", type=Path, default=BENCH, help="目录，含 corpus.jsonl 和 queries-dev.jsonl")
+    ap.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX, help="基准索引目录；不存在时自动构建")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    ap.add_argument("--seconds", type=float, default=10.0, help="每格最长时间")
+    ap.add_argument("--max-requests", type=int, default=5000, help="每格最多请求数")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench_api.json")
+    args = ap.parse_args()
+
+    console = Console()
+    index_dir = args.index_dir.resolve()
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    build_s = ensure_index(index_dir, args.bench / "corpus.jsonl")
+    queries = [json.loads(line)["text"] for line in (args.bench / "queries-dev.jsonl").open(encoding="utf-8")
+               if line.strip()]
+    console.print(NOTE)
+
+    cells: list[dict[str, Any]] = []
+    documents = 0
+    for workers in args.workers:
+        with KbServer(index_dir, None, workers=workers, cwd=index_dir.parent) as srv:
+            documents = httpx.get(f"{srv.url}/api/health").json()["documents"]
+            for conc in args.concurrency:
+                load_before = os.getloadavg()[0]
+                cell = asyncio.run(drive(srv.url, queries, conc, args.seconds, args.max_requests))
+                cell["workers"] = workers
+                cell["loadavg_1m_before"] = round(load_before, 2)
+                cells.append(cell)
+                console.print(f"workers={workers} clients={conc}: {cell['rps']} req/s, p50 {cell['p50_ms']} ms, "
+                              f"p99 {cell['p99_ms']} ms, 错误 {cell['errors']}，开始前 1 分钟负载 {load_before:.2f}")
+
+    table = Table(title=f"kb serve /api/search：{documents:,} 篇文章，{len(queries)} 条开发集查询")
+    for col in ("进程数", "并发客户端", "请求数", "错误", "请求/秒", "p50 ms", "p99 ms", "服务端 p50 ms"):
+        table.add_column(col, justify="right")
+    for c in cells:
+        table.add_row(str(c["workers"]), str(c["concurrency"]), str(c["requests"]), str(c["errors"]),
+                      f"{c['rps']:.0f}", f"{c['p50_ms']:.2f}", f"{c['p99_ms']:.2f}",
+                      f"{c['server_p50_ms']:.2f}" if c["server_p50_ms"] is not None else "-")
+    console.print(table)
+    console.print(NOTE)
+    notes = [NOTE]
+    single = {c["workers"]: c["p50_ms"] for c in cells if c["concurrency"] == 1}
+    if 1 in single and any(w > 1 and p50 > single[1] + 30 for w, p50 in single.items()):
+        notes.append(NAGLE)
+        console.print(f"[yellow]{NAGLE}[/yellow]")
+    failed = sum(c["errors"] for c in cells)
+    if failed:
+        console.print(f"[red]有 {failed} 个请求失败，见 JSON 中的 error_samples[/red]")
+
+    result = {"benchmark": "bench_api", "documents": documents, "queries": len(queries),
+              "index_build_s": round(build_s, 1), "seconds_per_cell": args.seconds,
+              "max_requests_per_cell": args.max_requests, "load_generator": "python asyncio + httpx",
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "notes": notes,
+              "cells": cells}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    console.print(f"结果已写入 {args.out}")
+
+
+if __name__ == "__main__":
+    main()

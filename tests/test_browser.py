@@ -1,0 +1,201 @@
+"""The site search UI in real headless Chromium (Debian's `chromium`; `make test` installs it).
+
+Static mode against a plain static server, API mode against a real `kb serve`, the fallback from a
+failing API to the static index, keyboard use, filters, and the live preview's reload and notice.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import CONTENT, KB, REPO, Built, free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = REPO / "test-artifacts"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="没有安装 chromium：运行 make test（以 root 身份会用 apt-get 安装）"),
+]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+class Server:
+    def __init__(self, cmd: list[str], probe: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        cmd = [c.replace("{port}", str(self.port)) for c in cmd]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env=env)
+        wait_http(self.url + probe, self.proc, 60)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    yield pg
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def static_server(internal_site: Built) -> Iterator[Server]:
+    s = Server([sys.executable, "-m", "http.server", "{port}", "-b", "127.0.0.1", "-d", str(internal_site.site)], "")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def api_server(public_site: Built) -> Iterator[Server]:
+    s = Server([KB, "serve", "--port", "{port}", "--site-dir", str(public_site.site), "--index-dir",
+                str(public_site.index), "--analytics", ""], "api/health")
+    yield s
+    s.stop()
+
+
+def header_search(page: Any, query: str) -> list[str]:
+    page.keyboard.press("/")
+    page.keyboard.type(query)
+    page.wait_for_selector(".kb-search__results .kb-hit")
+    return [a.get_attribute("href") for a in page.query_selector_all(".kb-search__results .kb-hit")]
+
+
+def test_static_mode_header_search_finds_unspaced_chinese(page: Any, static_server: Server) -> None:
+    page.goto(static_server.url + "manuals/buy-numbers/")
+    t0 = time.perf_counter()
+    hrefs = header_search(page, "印度尼西亚senderid注册")
+    elapsed_ms = (time.perf_counter() - t0) * 1000
+    assert hrefs[0].endswith("/senderid/id-indonesia/")
+    assert page.query_selector(".kb-search__results mark") is not None
+    assert page.query_selector(".kb-search__results .kb-kind") is not None
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-dropdown.png"))
+    (ARTIFACTS / "browser-timings.json").write_text(json.dumps({"type_to_first_hit_ms": round(elapsed_ms, 1)}))
+    assert page.console_errors == []
+
+
+def test_keyboard_navigation(page: Any, static_server: Server) -> None:
+    page.goto(static_server.url)
+    hrefs = header_search(page, "回填率低")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    assert "kb-hit--active" in (page.query_selector(".kb-hit").get_attribute("class") or "")
+    page.keyboard.press("Escape")
+    assert page.query_selector(".kb-search__results").is_hidden()
+    assert page.evaluate("document.activeElement.tagName") != "INPUT"
+    page.keyboard.press("s")  # `s` focuses the box too; the last results come back
+    assert page.evaluate("document.activeElement.classList.contains('kb-search__input')")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(hrefs[0])
+    assert page.console_errors == []
+
+
+def test_search_page_filters_and_shareable_url(page: Any, static_server: Server) -> None:
+    page.goto(static_server.url + "search/?q=回填率&kind=manual")
+    page.wait_for_selector(".kb-page__results .kb-hit")
+    kinds = {a.get_attribute("data-kind") for a in page.query_selector_all(".kb-page__results .kb-hit")}
+    assert kinds == {"manual"}
+    page.select_option("select[name=kind]", "case")
+    page.wait_for_function("location.search.includes('kind=case')")
+    page.wait_for_function("[...document.querySelectorAll('.kb-page__results .kb-hit')]"
+                           ".every(a => a.dataset.kind === 'case')")
+    assert "回填率" in page.input_value(".kb-page__input")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-results.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_empty_state_offers_suggestions(page: Any, static_server: Server) -> None:
+    page.goto(static_server.url + "search/?q=zzqxjvw")
+    page.wait_for_selector(".kb-empty")
+    assert "没有找到" in page.inner_text(".kb-empty")
+    assert page.query_selector(".kb-empty a") is not None
+
+
+def test_api_mode_uses_the_server_and_shows_facets(page: Any, api_server: Server) -> None:
+    page.goto(api_server.url + "search/?q=回填率")
+    page.wait_for_selector(".kb-page__results .kb-hit")
+    assert "服务端搜索" in page.inner_text(".kb-page__status")
+    options = page.inner_text("select[name=kind]")
+    assert "（" in options  # facet counts from /api/search
+    hrefs = header_search(page, "DELIVRD")
+    assert hrefs
+    assert page.console_errors == []
+
+
+def test_api_failure_falls_back_to_the_static_index(page: Any, public_site: Built, tmp_path: Path) -> None:
+    s = Server([KB, "serve", "--port", "{port}", "--site-dir", str(public_site.site), "--index-dir",
+                str(tmp_path / "no-index"), "--analytics", ""], "")
+    try:
+        page.goto(s.url + "search/?q=回填率")
+        page.wait_for_selector(".kb-page__results .kb-hit")
+        assert "离线索引" in page.inner_text(".kb-page__status")
+    finally:
+        s.stop()
+
+
+def test_live_preview_reloads_and_shows_check_errors(page: Any, tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    s = Server([KB, "serve", "--watch", "--port", "{port}", "--content", str(content), "--site-dir",
+                str(tmp_path / "site"), "--index-dir", str(tmp_path / "index"), "--analytics", ""], "api/_live")
+    try:
+        page.goto(s.url + "manuals/buy-numbers/")
+        page.wait_for_selector("h1")
+        time.sleep(0.5)  # let the page's poller read the first build stamp
+        f = content / "manuals/buy-numbers.md"
+        text = f.read_text(encoding="utf-8")
+        f.write_text(text.replace("# 购买号码", "# 购买号码\n\n实时预览新增的一段。", 1), encoding="utf-8")
+        page.wait_for_selector("text=实时预览新增的一段", timeout=20000)
+        f.write_text(text.replace("owner: ", "owner: nobody-", 1), encoding="utf-8")
+        page.wait_for_selector(".kb-live-error", timeout=20000)
+        assert "KB111" in page.inner_text(".kb-live-error")
+        f.write_text(text, encoding="utf-8")
+        page.wait_for_selector(".kb-live-error", state="detached", timeout=20000)
+    finally:
+        s.stop()
