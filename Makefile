@@ -47,6 +47,10 @@ test: install browser
 bench: install
 	$(BIN)/python scripts/bench_check.py
 	$(BIN)/python scripts/bench_search.py
+	$(BIN)/python scripts/bench_static.py
+	$(BIN)/python scripts/bench_api.py
+	$(BIN)/python scripts/bench_live.py
+	$(BIN)/python scripts/bench_import.py
 
 clean:
 	rm -rf $(SITE) .kb build .pytest_cache
