@@ -199,3 +199,21 @@ def test_live_preview_reloads_and_shows_check_errors(page: Any, tmp_path: Path) 
         page.wait_for_selector(".kb-live-error", state="detached", timeout=20000)
     finally:
         s.stop()
+
+
+def test_reports_page_renders_its_charts(page: Any, static_server: Server) -> None:
+    page.goto(static_server.url + "reports/")
+    page.wait_for_selector("svg")
+    charts = page.query_selector_all("article svg")
+    assert charts
+    for svg in charts:
+        box = svg.bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 80  # laid out, not collapsed
+    text = page.inner_text("article")
+    for category in ("客户问题", "技术问题", "业务问题", "沟通问题"):
+        assert category in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "reports.png"), full_page=True)
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(ARTIFACTS / "reports-dark.png"), full_page=True)
+    assert page.console_errors == []
