@@ -31,6 +31,7 @@ PALETTE = (("--kb-c1", "#3f51b5"), ("--kb-c2", "#ef6c00"), ("--kb-c3", "#00897b"
            ("--kb-c5", "#6d4c41"), ("--kb-c6", "#5e35b1"))
 CHART_STYLE = """<style>
 .kb-chart { margin: 1em 0; color: var(--md-default-fg-color, currentColor); }
+.md-typeset figure.kb-chart { display: block; width: 100%; max-width: 860px; margin: 1em 0; }
 .kb-chart svg { width: 100%; height: auto; max-width: 860px; display: block; }
 .kb-chart { --kb-c1: #3f51b5; --kb-c2: #ef6c00; --kb-c3: #00897b; --kb-c4: #c2185b; --kb-c5: #6d4c41;
   --kb-c6: #5e35b1; }
