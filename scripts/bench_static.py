@@ -139,7 +139,7 @@ def main() -> None:
         t.add_row(f"{n:,}", f"{r['total_bytes']:,}", f"{r['manifest_bytes']:,}", f"{r['first_query_bytes_p50']:,.0f}",
                   f"{r['first_query_bytes_p90']:,.0f}", f"{r['first_query_bytes_max']:,.0f}",
                   f"{r.get('material_search_index_bytes', 0):,}", f"{r.get('pagefind_total_bytes', 0):,}")
-    console = Console()
+    console = Console(width=150)
     console.print(t)
     if "quality" in results:
         q = Table(title="开发集质量：静态运行时（node）与服务端引擎")
