@@ -316,7 +316,9 @@ def create_app(index_dir: Path | str = ".kb/index", site_dir: Path | str | None 
     if analytics_path:
         from kb.analytics import QueryLog
 
-        analytics = QueryLog(Path(analytics_path))
+        analytics = QueryLog(Path(analytics_path),
+                             retention_days=int(os.environ.get("KB_ANALYTICS_RETENTION_DAYS", "180")),
+                             store_client=os.environ.get("KB_ANALYTICS_CLIENT_IP") == "1")
     kb = KbApp(Path(index_dir), Path(site_dir) if site_dir else None,
                token if token is not None else os.environ.get("KB_API_TOKEN"), analytics, reload_interval)
 

@@ -19,15 +19,21 @@ from kb.cli import content_option
 @click.option("--cors", "cors", multiple=True, help="允许跨域调用 API 的来源，可多次指定")
 @click.option("--analytics", default=".kb/queries.sqlite", show_default=True,
               help="查询统计 SQLite 文件；传空字符串关闭")
+@click.option("--analytics-retention-days", default=180, show_default=True, type=click.IntRange(1, 3650),
+              help="查询统计保留天数，启动时删除更早的记录")
+@click.option("--analytics-client-ip", is_flag=True, help="查询统计中记录客户端 IP（默认不记录）")
 @click.option("--watch", is_flag=True, help="实时预览：内容改动后重新构建并刷新浏览器")
 @content_option
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(host: str, port: int, site_dir: Path, index_dir: Path, workers: int, cors: tuple[str, ...],
-          analytics: str, watch: bool, content_dir: str, log_level: str) -> None:
+          analytics: str, analytics_retention_days: int, analytics_client_ip: bool, watch: bool, content_dir: str,
+          log_level: str) -> None:
     """启动站点和搜索 API（http://HOST:PORT/ 与 /api/）。设置 KB_API_TOKEN 后内部文章需要令牌。"""
     import uvicorn
 
+    os.environ["KB_ANALYTICS_RETENTION_DAYS"] = str(analytics_retention_days)
+    os.environ["KB_ANALYTICS_CLIENT_IP"] = "1" if analytics_client_ip else "0"
     if not site_dir.is_dir():
         click.echo(f"提示：站点目录 {site_dir} 不存在，先运行 kb build", err=True)
     if watch:
