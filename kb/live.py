@@ -23,6 +23,16 @@ from starlette.routing import Route
 
 log = logging.getLogger("kb.live")
 
+
+class _NoDirtyWarning(logging.Filter):
+    """MkDocs warns on every dirty build; in a live preview that is the point, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "'dirty' build" not in record.getMessage()
+
+
+logging.getLogger("mkdocs.commands.build").addFilter(_NoDirtyWarning())
+
 LIVE_JS = """(() => {
   let stamp = null;
   const show = (errors) => {
@@ -58,7 +68,8 @@ class LivePreview:
         self.stamp = 0
         self.errors: list[str] = []
         self.last_build_s = 0.0
-        self._changed: set[str] = set()
+        self._pending: set[str] = set()
+        self._by_file: dict[str, list[str]] = {}
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._observer: Any = None
@@ -72,15 +83,31 @@ class LivePreview:
         from kb.config import ContentRoot
 
         t0 = time.perf_counter()
+        with self._lock:
+            changed = sorted(self._pending)
+            self._pending.clear()
         errors: list[str] = []
         try:
             root = ContentRoot.load(self.content_dir)
-            report = run_checks(root)
-            errors = [f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}" for d in report.diagnostics
-                      if d.severity == "error"]
+            # the first build checks everything; later ones only the saved files (cross-file rules still
+            # see the whole root), keeping the other files' results from before
+            only = [Path(p) for p in changed if p.endswith(".md") and Path(p).exists()]
+            config_changed = any(not p.endswith(".md") for p in changed)
+            if not dirty or config_changed:
+                report = run_checks(root)
+                self._by_file = {}
+            else:
+                report = run_checks(root, only)
+                for p in changed:
+                    self._by_file.pop(root.rel(Path(p)), None)
+            for d in report.diagnostics:
+                if d.severity == "error":
+                    self._by_file.setdefault(d.path, []).append(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}")
+            errors = [e for path in sorted(self._by_file) for e in self._by_file[path]]
         except Exception as e:  # noqa: BLE001 - a broken _kb/ file is a writer error too
             errors = [f"配置错误：{e}"]
         os.environ["KB_SKIP_CHECKS"] = "1"  # reported above, without stopping the preview
+        os.environ["KB_DIRTY"] = "1" if dirty else "0"
         os.environ.setdefault("KB_AUDIENCE", "internal")
         os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
         try:
@@ -91,21 +118,22 @@ class LivePreview:
             mkdocs_build(cfg, dirty=dirty)
         except Exception as e:  # noqa: BLE001 - keep serving the last good pages
             errors.append(f"构建失败：{e}")
+        with self._lock:  # the page is ready: let the browser reload while the index catches up
+            self.errors = errors
+            self.stamp += 1
+            self.last_build_s = time.perf_counter() - t0
         try:
             from kb.commands.search import build_from_content
 
             build_from_content(str(self.content_dir), self.index_dir, "internal", incremental=True)
         except Exception as e:  # noqa: BLE001
-            errors.append(f"索引更新失败：{e}")
-        with self._lock:
-            self.errors = errors
-            self.stamp += 1
-            self.last_build_s = time.perf_counter() - t0
+            with self._lock:
+                self.errors = [*errors, f"索引更新失败：{e}"]
         for line in errors:
             log.warning(line)
         print(f"[kb] 已重新构建（{self.last_build_s:.2f} 秒）" + (f"，{len(errors)} 个错误" if errors else ""),
               flush=True)
-        if dirty:
+        if dirty and not self._event.is_set():  # another save is waiting: the next build refreshes it
             self._static_index()
 
     def _static_index(self) -> None:
@@ -130,8 +158,6 @@ class LivePreview:
             self._event.wait()
             time.sleep(self.quiet)  # let an editor finish writing (save = several events)
             self._event.clear()
-            with self._lock:
-                self._changed.clear()
             try:
                 self.build(dirty=True)
             except Exception as e:  # noqa: BLE001 - never let the builder thread die
@@ -145,10 +171,12 @@ class LivePreview:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
-                if event.is_directory or not str(event.src_path).endswith((".md", ".yml", ".yaml", ".json")):
+                paths = [str(p) for p in (event.src_path, getattr(event, "dest_path", "")) if p]
+                wanted = [p for p in paths if p.endswith((".md", ".yml", ".yaml", ".json"))]
+                if event.is_directory or not wanted or event.event_type in ("opened", "closed_no_write"):
                     return
                 with preview._lock:
-                    preview._changed.add(str(event.src_path))
+                    preview._pending.update(wanted)
                 preview._event.set()
 
         self.build(dirty=False)

@@ -112,9 +112,15 @@ class KbPlugin(BasePlugin[KbConfig]):
 
             assert self.root is not None
             generated["reports/index.md"] = reports_markdown(visible, self.root, dt.date.today())
+        dirty = os.environ.get("KB_DIRTY") == "1"
         for uri, text in generated.items():
             if files.get_file_from_path(uri) is None:
-                files.append(File.generated(config, uri, content=text))
+                f = File.generated(config, uri, content=text)
+                if dirty and os.path.isfile(f.abs_dest_path):
+                    # live preview: a dirty build re-renders only what changed; the generated lists
+                    # (every article) are refreshed by the next full build
+                    f.is_modified = lambda: False  # type: ignore[method-assign]
+                files.append(f)
         assert self.root is not None
         for name, schema in sorted(self.root.schemas.items()):
             files.append(File.generated(config, f"schemas/{name}",
