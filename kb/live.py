@@ -71,6 +71,7 @@ class LivePreview:
         self._pending: set[str] = set()
         self._by_file: dict[str, list[str]] = {}
         self._event = threading.Event()
+        self._post = threading.Event()
         self._lock = threading.Lock()
         self._observer: Any = None
 
@@ -122,19 +123,43 @@ class LivePreview:
             self.errors = errors
             self.stamp += 1
             self.last_build_s = time.perf_counter() - t0
+        for line in errors:
+            log.warning(line)
+        print(f"[kb] 已重新构建（{self.last_build_s:.2f} 秒）" + (f"，{len(errors)} 个错误" if errors else ""),
+              flush=True)
+        if dirty:
+            self._post.set()  # search indexes catch up in their own thread, never delaying the next page
+        else:
+            self._update_indexes(static=False)  # the full build wrote the static index itself
+
+    def _update_indexes(self, static: bool = True) -> None:
         try:
             from kb.commands.search import build_from_content
 
             build_from_content(str(self.content_dir), self.index_dir, "internal", incremental=True)
         except Exception as e:  # noqa: BLE001
             with self._lock:
-                self.errors = [*errors, f"索引更新失败：{e}"]
-        for line in errors:
-            log.warning(line)
-        print(f"[kb] 已重新构建（{self.last_build_s:.2f} 秒）" + (f"，{len(errors)} 个错误" if errors else ""),
-              flush=True)
-        if dirty and not self._event.is_set():  # another save is waiting: the next build refreshes it
+                self.errors = [*self.errors, f"索引更新失败：{e}"]
+        if static:
             self._static_index()
+
+    def _post_loop(self) -> None:
+        """Index updates run in a forked child (warm parse cache, no GIL shared with the page builder),
+        one at a time; saves that arrive meanwhile are folded into the next run."""
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        while True:
+            self._post.wait()
+            self._post.clear()
+            try:
+                child = ctx.Process(target=self._update_indexes, name="kb-live-indexer", daemon=True)
+                child.start()
+                child.join()
+                if child.exitcode:
+                    log.warning("索引更新进程退出码 %s", child.exitcode)
+            except Exception as e:  # noqa: BLE001
+                log.warning("索引更新出错：%s", e)
 
     def _static_index(self) -> None:
         try:
@@ -185,6 +210,7 @@ class LivePreview:
         self._observer.daemon = True
         self._observer.start()
         threading.Thread(target=self._loop, name="kb-live-builder", daemon=True).start()
+        threading.Thread(target=self._post_loop, name="kb-live-indexer", daemon=True).start()
 
     # -- HTTP -------------------------------------------------------------------------------------
     async def live_state(self, request: Request) -> Response:

@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--edits", type=int, default=5)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="kb-bench-live-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kb-bench-live-", ignore_cleanup_errors=True) as tmp:
         content = Path(tmp) / "content"
         generate(content, args.n)
         (content / "index.md").write_text("# 首页\n", encoding="utf-8")
