@@ -39,7 +39,8 @@ MAX_LIMIT = 100
 MAX_PAGE = 1000
 MAX_TEXT = 20_000
 MAX_BODY = 256 * 1024
-SEARCH_PARAMS = {"q", "limit", "page", "kind", "tag", "category", "subcategory", "country", "owner", "status"}
+SEARCH_PARAMS = {"q", "limit", "page", "kind", "tag", "category", "subcategory", "country", "owner", "status",
+                 "facets"}
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("客户问题", "技术问题", "业务问题", "沟通问题")
 
@@ -91,6 +92,17 @@ def _text(params: Mapping[str, str], name: str, max_len: int, required: bool = F
     if required and not v.strip():
         raise ApiError(400, "missing_parameter", f"缺少参数 {name}")
     return v
+
+
+def _bool(params: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "no"):
+        return False
+    raise ApiError(400, "invalid_parameter", f"{name} 只能是 true 或 false，收到 {raw[:20]!r}")
 
 
 def _enum(value: str, name: str, allowed: tuple[str, ...]) -> str:
@@ -164,8 +176,10 @@ class KbApp:
                 filters[name] = values
         if not q.strip() and not filters:
             raise ApiError(400, "missing_parameter", "缺少参数 q（或至少一个筛选条件）")
+        want_facets = _bool(p, "facets", True)
         internal = self.authorized(request)
-        res = self.searcher.search(q, limit=limit, page=page, filters=filters, include_internal=internal)
+        res = self.searcher.search(q, limit=limit, page=page, filters=filters, include_internal=internal,
+                                   facets=want_facets)
         body = {"query": res.query, "total": res.total, "took_ms": res.took_ms, "page": page, "limit": limit,
                 "hits": [asdict(h) for h in res.hits], "facets": res.facets}
         if self.analytics is not None:
@@ -386,6 +400,8 @@ _Q_PARAMS = [
     {"name": "country", "in": "query", "schema": _FILTER},
     {"name": "owner", "in": "query", "schema": _FILTER},
     {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+    {"name": "facets", "in": "query", "schema": {"type": "boolean", "default": True},
+     "description": "是否计算分面计数；边输入边搜索时传 false 更快"},
 ]
 _HIT = {"type": "object", "required": ["id", "title", "kind", "url", "score", "snippet", "meta"],
         "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "kind": {"type": "string"},

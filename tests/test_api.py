@@ -278,7 +278,8 @@ def test_openapi_document_describes_every_endpoint(api: httpx.Client) -> None:
     assert doc["openapi"].startswith("3.")
     assert {"/api/search", "/api/suggest", "/api/similar", "/api/articles/{id}", "/api/health"} <= set(doc["paths"])
     names = {p["name"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
-    assert names == {"q", "limit", "page", "kind", "tag", "category", "subcategory", "country", "owner", "status"}
+    assert names == {"q", "limit", "page", "kind", "tag", "category", "subcategory", "country", "owner", "status",
+                     "facets"}
 
 
 def test_docs_page_is_chinese_html(api: httpx.Client) -> None:
@@ -666,3 +667,10 @@ def test_schemathesis_finds_no_server_error(token_server: KbServer, tmp_path: Pa
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     assert "5 selected" in proc.stdout
 
+
+
+def test_facets_can_be_skipped_and_bad_flag_is_400(api: httpx.Client) -> None:
+    r = api.get("/api/search", params={"q": "回填率", "facets": "false"})
+    assert r.status_code == 200 and r.json()["facets"] == {}
+    assert api.get("/api/search", params={"q": "回填率"}).json()["facets"]
+    _assert_json_error(api.get("/api/search", params={"q": "回填率", "facets": "maybe"}), 400, "invalid_parameter")

@@ -284,14 +284,18 @@ export class StaticIndex {
     const m = await this.manifest();
     const q = await this.analyze(query);
     const score = new Float64Array(m.docs);
-    const add = (key, weight) => {
+    const matched = new Uint8Array(m.docs); // single characters only re-rank, as on the server
+    const add = (key, weight, counts = true) => {
       const p = q.postings.get(key);
       if (!p || !p.imp) return;
-      for (let j = 0; j < p.ids.length; j++) score[p.ids[j]] += p.imp[j] * weight;
+      for (let j = 0; j < p.ids.length; j++) {
+        score[p.ids[j]] += p.imp[j] * weight;
+        if (counts) matched[p.ids[j]] = 1;
+      }
     };
     for (const w of q.words) add('w:' + w, 1);
     for (const g of q.grams) add('b:' + g, 1);
-    for (const u of q.unis) add('u:' + u, 1);
+    for (const u of q.unis) add('u:' + u, 1, false);
     for (const s of q.synonyms) {
       if (q.words.includes(s.join('')) || (s.length === 1 && q.words.includes(s[0]))) continue;
       for (const t of s) add('w:' + t, m.synonym / s.length);
@@ -312,7 +316,7 @@ export class StaticIndex {
     }
     const ranked = [];
     for (let i = 0; i < score.length; i++) {
-      if (score[i] > 0 && (!allowed || allowed.has(i))) ranked.push(i);
+      if (matched[i] && (!allowed || allowed.has(i))) ranked.push(i);
     }
     ranked.sort((a, b) => score[b] - score[a] || a - b);
     const start = (page - 1) * limit;

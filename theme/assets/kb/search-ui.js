@@ -35,7 +35,7 @@ function authHeaders() {
 }
 
 // One search call for both modes; returns { total, hits, facets, mode, took_ms }
-export async function runSearch(q, { limit = 10, page = 1, filters = {} } = {}) {
+export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets = true } = {}) {
   const api = await detectApi();
   if (api) {
     try {
@@ -43,6 +43,7 @@ export async function runSearch(q, { limit = 10, page = 1, filters = {} } = {}) 
       if (q) u.searchParams.set('q', q);
       u.searchParams.set('limit', limit);
       u.searchParams.set('page', page);
+      if (!facets) u.searchParams.set('facets', 'false');
       for (const [k, v] of Object.entries(filters)) if (v) u.searchParams.append(k, v);
       const r = await fetch(u, { headers: authHeaders() });
       if (r.ok) {
@@ -108,7 +109,7 @@ function mountHeader() {
     const q = input.value.trim();
     const mine = ++seq;
     if (!q) { close(); return; }
-    const res = await runSearch(q, { limit: 8 });
+    const res = await runSearch(q, { limit: 8, facets: false });
     if (mine !== seq) return;
     list.innerHTML = res.hits.length
       ? res.hits.map(hitHtml).join('') +
