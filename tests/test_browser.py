@@ -217,3 +217,14 @@ def test_reports_page_renders_its_charts(page: Any, static_server: Server) -> No
     page.emulate_media(color_scheme="dark")
     page.screenshot(path=str(ARTIFACTS / "reports-dark.png"), full_page=True)
     assert page.console_errors == []
+
+
+def test_pinyin_initials_suggest_a_term_in_api_mode(page: Any, api_server: Server) -> None:
+    page.goto(api_server.url)
+    page.keyboard.press("/")
+    page.keyboard.type("hgl")
+    chip = page.wait_for_selector(".kb-suggest__item[data-q='回填率']")
+    chip.click()
+    page.wait_for_function("document.querySelector('.kb-search__input').value === '回填率'")
+    page.wait_for_selector(".kb-search__results .kb-hit mark")
+    assert page.console_errors == []

@@ -62,6 +62,30 @@ export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets 
   return { ...res, facets: null, mode: 'static' };
 }
 
+// Completions: titles and glossary terms by prefix, pinyin and pinyin initials ("hgl" -> 回填率) from the
+// API; without one, glossary prefixes from the static index's manifest.
+export async function runSuggest(q) {
+  const api = await detectApi();
+  if (api) {
+    try {
+      const u = new URL('suggest', api);
+      u.searchParams.set('q', q.slice(0, 64));
+      u.searchParams.set('limit', '5');
+      const r = await fetch(u, { headers: authHeaders() });
+      if (r.ok) return (await r.json()).suggestions;
+    } catch { /* fall through */ }
+  }
+  try {
+    const m = await getStatic().manifest();
+    const low = q.trim().toLowerCase();
+    if (!low) return [];
+    return (m.synonyms || []).filter((g) => g.some((f) => f.startsWith(low) && f !== low))
+      .slice(0, 5).map((g) => ({ text: g.find((f) => f.startsWith(low)), kind: 'term' }));
+  } catch {
+    return [];
+  }
+}
+
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
 function hitHtml(h, i) {
@@ -109,17 +133,28 @@ function mountHeader() {
     const q = input.value.trim();
     const mine = ++seq;
     if (!q) { close(); return; }
-    const res = await runSearch(q, { limit: 8, facets: false });
+    const [res, sugg] = await Promise.all([runSearch(q, { limit: 8, facets: false }), runSuggest(q)]);
     if (mine !== seq) return;
-    list.innerHTML = res.hits.length
+    const terms = [...new Set(sugg.filter((x) => x.kind === 'term' && x.text !== q).map((x) => x.text))];
+    const chips = terms.length ? `<div class="kb-suggest">你是不是要找：${terms.map((t) =>
+      `<button type="button" class="kb-suggest__item" data-q="${esc(t)}">${esc(t)}</button>`).join('')}</div>` : '';
+    list.innerHTML = chips + (res.hits.length
       ? res.hits.map(hitHtml).join('') +
         `<a class="kb-more" href="${esc(cfg.searchPage)}?q=${encodeURIComponent(q)}">查看全部 ${res.total} 条结果 →</a>`
-      : emptyHtml(q);
+      : emptyHtml(q));
     list.hidden = false;
     input.setAttribute('aria-expanded', 'true');
     active = -1;
   };
   input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(update, 80); });
+  list.addEventListener('click', (e) => {
+    const chip = e.target.closest('.kb-suggest__item');
+    if (!chip) return;
+    e.preventDefault();
+    input.value = chip.dataset.q;
+    input.focus();
+    update();
+  });
   input.addEventListener('focus', () => { if (input.value.trim() && list.innerHTML) list.hidden = false; });
   input.addEventListener('keydown', (e) => {
     if (e.key === 'ArrowDown') { e.preventDefault(); setActive(active + 1); }
