@@ -51,6 +51,8 @@ bench: install
 	$(BIN)/python scripts/bench_api.py
 	$(BIN)/python scripts/bench_live.py
 	$(BIN)/python scripts/bench_import.py
+	$(BIN)/python scripts/bench_build.py
+	$(BIN)/python scripts/bench_index_update.py
 
 clean:
 	rm -rf $(SITE) .kb build .pytest_cache
