@@ -38,6 +38,9 @@ class KbConfig(Config):
     audience = c.Choice(("internal", "public"), default="internal")
     checks = c.Type(bool, default=True)
     static_index = c.Type(bool, default=True)
+    #: a section lists its articles in the navigation only up to this many; Material renders the whole
+    #: nav into every page, so a long section costs build time on every page (DESIGN.md)
+    nav_limit = c.Type(int, default=40)
 
 
 class KbPlugin(BasePlugin[KbConfig]):
@@ -128,16 +131,23 @@ class KbPlugin(BasePlugin[KbConfig]):
         config["nav"] = self._nav(files)
         return files
 
+    def _section(self, folder: str, have: set[str]) -> list[Article]:
+        return sorted((a for rel, a in self.published.items()
+                       if rel.startswith(folder + "/") and not a.is_index and rel in have), key=lambda a: a.title)
+
     def _nav(self, files: Files) -> list[Any]:
         have = {f.src_uri for f in files.documentation_pages()}
+        self.have = have
+        self.collapsed: set[str] = set()
 
         def section(folder: str, extra: list[str], list_articles: bool) -> list[Any]:
             items: list[Any] = [u for u in [f"{folder}/index.md", *extra] if u in have]
             if list_articles:
-                arts = sorted((a for rel, a in self.published.items()
-                               if rel.startswith(folder + "/") and not a.is_index and rel in have),
-                              key=lambda a: a.title)
-                items += [{a.title: a.rel} for a in arts]
+                arts = self._section(folder, have)
+                if len(arts) <= self.config.nav_limit:
+                    items += [{a.title: a.rel} for a in arts]
+                else:
+                    self.collapsed.add(folder)
             return items
 
         nav: list[Any] = []
@@ -159,6 +169,10 @@ class KbPlugin(BasePlugin[KbConfig]):
         page.meta.pop("status", None)
         if self.audience == "public":
             markdown = self._unlink_unpublished(markdown, src)
+        folder = src.rsplit("/", 1)[0] if src.endswith("/index.md") else ""
+        if folder in getattr(self, "collapsed", set()):  # too long for the nav: list it on its index page
+            items = [f"- [{a.title}]({posixpath.relpath(a.rel, folder)})" for a in self._section(folder, self.have)]
+            markdown += f"\n\n## 全部文章（{len(items)}）\n\n" + "\n".join(items) + "\n"
         if a is None or not a.has_front_matter or a.is_index:
             return markdown
         assert self.root is not None

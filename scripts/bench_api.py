@@ -186,8 +186,9 @@ def main() -> None:
                       f"{c['rps']:.0f}", f"{c['p50_ms']:.2f}", f"{c['p99_ms']:.2f}",
                       f"{c['server_p50_ms']:.2f}" if c["server_p50_ms"] is not None else "-")
     console.print(table)
-    console.print(NOTE)
-    notes = [NOTE]
+    note = NOTE if tool == "python" else f"负载工具 wrk（Debian 包）；本机 {os.cpu_count()} 个 CPU 核，wrk 与服务进程争用同一组核。只压测 127.0.0.1。"
+    console.print(note)
+    notes = [note]
     single = {c["workers"]: c["p50_ms"] for c in cells if c["concurrency"] == 1}
     if 1 in single and any(w > 1 and p50 > single[1] + 30 for w, p50 in single.items()):
         notes.append(NAGLE)
