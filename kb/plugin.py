@@ -115,6 +115,12 @@ class KbPlugin(BasePlugin[KbConfig]):
 
             assert self.root is not None
             generated["reports/index.md"] = reports_markdown(visible, self.root, dt.date.today())
+        from kb.config import KIND_FOLDERS, KIND_LABELS
+
+        for folder, kind in KIND_FOLDERS.items():  # every section has a landing page
+            if any(f.src_uri.startswith(folder + "/") for f in files) and not files.get_file_from_path(
+                    f"{folder}/index.md"):
+                generated[f"{folder}/index.md"] = f"# {KIND_LABELS[kind]}\n"
         dirty = os.environ.get("KB_DIRTY") == "1"
         for uri, text in generated.items():
             if files.get_file_from_path(uri) is None:

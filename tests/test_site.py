@@ -149,3 +149,27 @@ def test_static_index_is_written(audience: str, internal_site: Built, public_sit
     site = (internal_site if audience == "internal" else public_site).site
     m = json.loads((site / "search-index/manifest.json").read_text(encoding="utf-8"))
     assert m["docs"] > 0 and len(list((site / "search-index/s").glob("*.bin"))) == m["shards"]
+
+
+def test_long_sections_leave_the_nav_and_are_listed_on_their_index_page(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    import shutil
+
+    from conftest import CONTENT
+
+    shutil.copytree(CONTENT, content)
+    (content / "manuals/index.md").unlink()  # a generated landing page takes its place
+    cfg = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    cfg = cfg.replace("audience: !ENV [KB_AUDIENCE, internal]", "audience: !ENV [KB_AUDIENCE, internal]\n      nav_limit: 5")
+    cfg = cfg.replace("custom_dir: theme", f"custom_dir: {REPO / 'theme'}")
+    (tmp_path / "mkdocs.yml").write_text(cfg, encoding="utf-8")
+    subprocess.run([KB, "build", "--no-index", "--content", str(content), "--site-dir", str(tmp_path / "site"),
+                    "--config-file", str(tmp_path / "mkdocs.yml")], check=True, capture_output=True, cwd=REPO)
+    page = html(tmp_path / "site", "manuals")
+    nav = re.search(r'<nav class="md-nav md-nav--primary".*?</nav>\s*</div>', page, re.S).group()
+    assert "buy-numbers" not in nav
+    body = page[page.index("全部文章"):]
+    manuals = [m for p, m in articles(content) if m["kind"] == "manual"]
+    assert f"全部文章（{len(manuals)}）" in page
+    for m in manuals:
+        assert m["title"] in body

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from kb.checks import Diagnostic, diag
 from kb.checks.meta import parse_date
-from kb.config import GENERATED_PAGES, ContentRoot
+from kb.config import GENERATED_PAGES, KIND_FOLDERS, ContentRoot
 from kb.model import Article
 
 CASE_SECTIONS = ("现象", "原因", "解决方案")
@@ -24,6 +24,9 @@ class LinkContext:
     def exists(self, rel: str) -> bool:
         if rel in self.articles or rel in GENERATED_PAGES:
             return True
+        folder, _, name = rel.partition("/")
+        if name == "index.md" and folder in KIND_FOLDERS and (self.root.path / folder).is_dir():
+            return True  # the build generates a landing page for a section without one
         p = self.root.path / rel
         return p.is_file() or (p.is_dir() and (p / "index.md").is_file())
 
