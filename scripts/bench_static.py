@@ -86,9 +86,56 @@ def others(docs: list[dict], work: Path) -> dict:
         out.update({"pagefind_total_bytes": dir_bytes(pf), "pagefind_build_s": round(time.perf_counter() - t0, 1),
                     "pagefind_entry_bytes": entry,
                     "pagefind_index_chunks": len(list((pf / "index").glob("*"))) if (pf / "index").exists() else 0})
+        sample = [json.loads(line)["text"] for line in (BENCH / "queries-dev.jsonl").open(encoding="utf-8")][:30]
+        out.update(pagefind_first_query(site / "site", sample))
     else:
         out["pagefind_error"] = (r.stderr or r.stdout)[-300:]
     return out
+
+
+def pagefind_first_query(site: Path, queries: list[str]) -> dict:
+    """Bytes Pagefind's own runtime downloads for a cold first search (+ the top 10 results' data), measured
+    in headless Chromium with the Resource Timing API over a plain static server."""
+    import socket
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        return {"pagefind_first_query_error": "chromium not installed"}
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", str(site)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sizes, misses = [], 0
+    try:
+        time.sleep(1.0)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                   "--disable-background-networking"])
+            for q in queries:
+                ctx = b.new_context()
+                page = ctx.new_page()
+                page.goto(f"http://127.0.0.1:{port}/404.html")
+                n = page.evaluate("""async (q) => {
+                    const pf = await import('/pagefind/pagefind.js');
+                    await pf.init();
+                    const r = await pf.search(q);
+                    await Promise.all(r.results.slice(0, 10).map((x) => x.data()));
+                    return [performance.getEntriesByType('resource')
+                        .filter((e) => e.name.includes('/pagefind/'))
+                        .reduce((a, e) => a + e.encodedBodySize, 0), r.results.length];
+                }""", q)
+                sizes.append(n[0])
+                misses += n[1] == 0
+                ctx.close()
+            b.close()
+    finally:
+        srv.terminate()
+    return {"pagefind_first_query_bytes_p50": statistics.median(sizes),
+            "pagefind_first_query_bytes_p90": quantile(sizes, 0.9),
+            "pagefind_no_result_share": round(misses / len(queries), 3)}
 
 
 def quality(work: Path, queries: Path, qrels: Path) -> dict:
@@ -133,12 +180,13 @@ def main() -> None:
                 shutil.rmtree(work, ignore_errors=True)
     t = Table(title="静态搜索索引：字节数（同一次运行）")
     for col in ("文档数", "kb 总字节", "kb manifest", "kb 首次查询 p50", "p90", "max", "Material search_index.json",
-                "Pagefind 总字节"):
+                "Pagefind 总字节", "Pagefind 首次查询 p50", "Pagefind 无结果"):
         t.add_column(col, justify="right")
     for n, r in results["sizes"].items():
         t.add_row(f"{n:,}", f"{r['total_bytes']:,}", f"{r['manifest_bytes']:,}", f"{r['first_query_bytes_p50']:,.0f}",
                   f"{r['first_query_bytes_p90']:,.0f}", f"{r['first_query_bytes_max']:,.0f}",
-                  f"{r.get('material_search_index_bytes', 0):,}", f"{r.get('pagefind_total_bytes', 0):,}")
+                  f"{r.get('material_search_index_bytes', 0):,}", f"{r.get('pagefind_total_bytes', 0):,}",
+                  f"{r.get('pagefind_first_query_bytes_p50', 0):,.0f}", f"{r.get('pagefind_no_result_share', 0):.0%}")
     console = Console(width=150)
     console.print(t)
     if "quality" in results:
