@@ -14,6 +14,7 @@ const CJK = '\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff';
 const TOKEN_RE = new RegExp(`([${CJK}]+)|(\\+\\d{1,4})|([a-z0-9]+(?:[._\\-/][a-z0-9]+)*)`, 'gu');
 const MAX_WORD = 4;
 const MAX_RUN = 40;
+const MAX_LOOKUPS = 64;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -228,6 +229,12 @@ export class StaticIndex {
       for (let i = 0; i < chars.length; i++) {
         for (let n = 1; n <= MAX_WORD && i + n <= chars.length; n++) wanted.push(chars.slice(i, i + n).join(''));
       }
+    }
+    // a long question would look up ~4 substrings a character: past MAX_LOOKUPS, the rarer long
+    // candidates go first (4, then 3 characters), which bounds the first download
+    for (const n of [4, 3]) {
+      if (new Set(wanted).size <= MAX_LOOKUPS) break;
+      for (let k = wanted.length - 1; k >= 0; k--) if (Array.from(wanted[k]).length === n && /[^\x00-\x7f]/.test(wanted[k])) wanted.splice(k, 1);
     }
     const joined = joinedLatin(norm, runs);
     wanted.push(...joined);
