@@ -125,6 +125,7 @@ class PreparedDoc:
     title: str
     url: str
     fields: dict[str, Any]
+    path: str = ""  # relative to the content root
 
     def to_tantivy(self) -> tantivy.Document:
         return tantivy.Document(**self.fields)
@@ -148,7 +149,7 @@ def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
     stored = {"id": doc.id, "title": doc.title, "kind": doc.kind, "url": doc.url, "meta": doc.meta,
               "body": doc.body, "text": text, "path": doc.path, "hash": h}
     fields["doc"] = json.dumps(stored, ensure_ascii=False, default=str).encode()
-    return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields)
+    return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields, doc.path)
 
 
 def to_tantivy(doc: IndexDoc, analyzer: Analyzer) -> tantivy.Document:
@@ -345,22 +346,38 @@ def _finish(vdir: Path, hashes: dict[str, str], analyzer: Analyzer, audience: st
     return IndexInfo(vdir, INDEX_VERSION, len(hashes), built_at, meta["content_hash"], audience)
 
 
+def needs_rebuild(index_dir: Path, analyzer: Analyzer) -> bool:
+    """No index yet, or one made by another schema/analyzer version or glossary: only a full build will do."""
+    info = index_info(Path(index_dir))
+    return info is None or info.version != INDEX_VERSION or (
+        (info.path / ANALYZER_FILE).exists()
+        and json.loads((info.path / ANALYZER_FILE).read_text("utf-8")) != analyzer.to_config())
+
+
 def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
-                 audience: str | None = None) -> IndexInfo:
-    """Apply only what changed (by content hash): adds, edits and deletions. Rebuilds when versions differ."""
+                 audience: str | None = None, known: dict[str, dict[str, str]] | None = None) -> IndexInfo:
+    """Apply only what changed (by content hash): adds, edits and deletions. Rebuilds when versions differ.
+
+    `known`: documents not passed as articles because their files did not change since the last build
+    (id -> {"hash", "title", "url", "visibility"}); they stay as they are."""
     index_dir = Path(index_dir)
     docs = list(_docs(articles))
     info = index_info(index_dir)
-    if info is None or info.version != INDEX_VERSION or (
-            (info.path / ANALYZER_FILE).exists()
-            and json.loads((info.path / ANALYZER_FILE).read_text("utf-8")) != analyzer.to_config()):
+    if needs_rebuild(index_dir, analyzer):
+        if known:
+            raise IndexError_("索引需要完整重建（版本或术语表变了），请运行 kb index")
         return build_index(docs, index_dir, analyzer, audience or (info.audience if info else "internal"))
+    assert info is not None
     audience = audience or info.audience
     with _locked(index_dir):
         vdir = info.path
         meta = _read_meta(vdir)
         old: dict[str, str] = meta.get("hashes", {})
         new = {d.id: d.content_hash() for d in docs if _visible(d, audience)}
+        parsed = set(new)
+        for doc_id, k in (known or {}).items():
+            if doc_id not in parsed and (audience != "public" or k.get("visibility") == "public"):
+                new[doc_id] = k["hash"]
         changed = [d for d in docs if d.id in new and old.get(d.id) != new[d.id]]
         removed = [i for i in old if i not in new]
         if not changed and not removed:
@@ -378,6 +395,8 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
         writer.wait_merging_threads()
         titles = [{"id": d.id, "title": d.title, "url": d.url, "visibility": d.visibility}
                   for d in docs if d.id in new]
+        titles += [{"id": doc_id, "title": k["title"], "url": k["url"], "visibility": k["visibility"]}
+                   for doc_id, k in (known or {}).items() if doc_id in new and doc_id not in parsed]
         return _finish(vdir, new, analyzer, audience, titles)
 
 

@@ -185,3 +185,36 @@ def test_batch_contract_writes_one_ranked_line_per_query(tmp_path: Path) -> None
 def test_search_on_missing_index_says_what_to_run(tmp_path: Path) -> None:
     r = subprocess.run([KB, "search", "x", "--index-dir", str(tmp_path / "none")], capture_output=True, text=True)
     assert r.returncode == 1 and "kb index" in r.stderr
+
+
+def test_cli_incremental_reparses_only_changed_files(content_copy: Path, tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from conftest import KB
+
+    idx = tmp_path / "idx"
+
+    def index(*extra: str) -> None:
+        subprocess.run([KB, "index", "--content", str(content_copy), "--index-dir", str(idx), *extra],
+                       check=True, capture_output=True)
+
+    index()
+    table = json.loads((idx / "files.json").read_text(encoding="utf-8"))
+    assert "manuals/buy-numbers.md" in table["files"]
+    edited = content_copy / "manuals/buy-numbers.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("\n## ", "\nzqxedited\n\n## ", 1), encoding="utf-8")
+    removed = content_copy / "manuals/data-export.md"
+    removed.unlink()
+    added = content_copy / "manuals/new-one.md"
+    added.write_text((content_copy / "manuals/monitoring-alerts.md").read_text(encoding="utf-8")
+                     .replace("id: monitoring-alerts", "id: new-one").replace("\n## ", "\nzqxadded\n\n## ", 1),
+                     encoding="utf-8")
+    index("--incremental")
+    s = Searcher(idx)
+    assert [h.id for h in s.search("zqxedited", include_internal=True).hits] == ["buy-numbers"]
+    assert [h.id for h in s.search("zqxadded", include_internal=True).hits] == ["new-one"]
+    assert s.get("data-export", include_internal=True) is None
+    assert s.get("monitoring-alerts", include_internal=True) is not None  # unchanged files stay
+    total = len([p for p in content_copy.glob("*/*.md") if p.name != "index.md"])
+    assert s.doc_count(include_internal=True) == total

@@ -19,8 +19,7 @@ index_dir_option = click.option("--index-dir", default=".kb/index", show_default
 def build_from_content(content_dir: str, index_dir: Path, audience: str, incremental: bool = False,
                        static_dir: Path | None = None) -> Any:
     from kb.config import ConfigError, ContentRoot
-    from kb.index import build_index, prepare_files, update_index
-    from kb.model import load_articles
+    from kb.index import build_index, needs_rebuild, prepare_files
     from kb.text import Analyzer
 
     try:
@@ -28,23 +27,24 @@ def build_from_content(content_dir: str, index_dir: Path, audience: str, increme
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
     analyzer = Analyzer.from_root(root)
-    if incremental:
-        articles, bad = load_articles(root)
-        articles = [a for a in articles if a.kind and not a.is_index]
-        return update_index(articles, index_dir, analyzer, audience)
+    if incremental and not needs_rebuild(index_dir, analyzer):
+        return _update_from_files(root, index_dir, analyzer, audience)
     paths = root.article_paths()
     errors: list[tuple[str, str]] = []
     kept: list[Any] = []
+    seen: list[Any] = []
 
     def tee(docs: Any) -> Any:
         for d in docs:
-            if audience == "internal" or d.visibility == "public":
+            seen.append((d.path, d.id, d.hash, d.title, d.url, d.visibility))
+            if static_dir and (audience == "internal" or d.visibility == "public"):
                 kept.append(d)
             yield d
 
     with progress_bar("建立索引", len(paths)) as advance:
         docs = prepare_files(root.path, paths, analyzer, errors=errors)
-        info = build_index(tee(docs) if static_dir else docs, index_dir, analyzer, audience, progress=advance)
+        info = build_index(tee(docs), index_dir, analyzer, audience, progress=advance)
+    _write_file_table(root, index_dir, audience, {p: rest for p, *rest in seen})
     if static_dir:
         from kb.static_index import write_static_index
 
@@ -53,6 +53,72 @@ def build_from_content(content_dir: str, index_dir: Path, audience: str, increme
                    f"用时 {stats['seconds']} 秒，位置 {static_dir}", err=True)
     for path, err in errors:
         click.echo(f"{path}: 跳过（无法解析）：{err}", err=True)
+    return info
+
+
+FILE_TABLE = "files.json"
+
+
+def _write_file_table(root: Any, index_dir: Path, audience: str, docs: dict[str, list[Any]]) -> None:
+    """Beside the index: rel path -> [mtime_ns, size, id, hash, title, url, visibility] of every indexed
+    file, so `kb index --incremental` re-reads only files whose size or mtime changed."""
+    import json
+    import os
+
+    from kb.index import INDEX_VERSION
+
+    files: dict[str, list[Any]] = {}
+    for rel, entry in docs.items():
+        try:
+            st = (root.path / rel).stat()
+        except OSError:
+            continue
+        files[rel] = [st.st_mtime_ns, st.st_size, *entry]
+    data = {"root": str(root.path), "audience": audience, "version": INDEX_VERSION, "files": files}
+    tmp = Path(index_dir) / f".{FILE_TABLE}.{os.getpid()}"
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, Path(index_dir) / FILE_TABLE)
+
+
+def _update_from_files(root: Any, index_dir: Path, analyzer: Any, audience: str) -> Any:
+    import json
+
+    from kb.index import INDEX_VERSION, doc_from_article, update_index
+    from kb.model import ArticleParseError, load_article
+
+    try:
+        table = json.loads((Path(index_dir) / FILE_TABLE).read_text(encoding="utf-8"))
+        if table.get("root") != str(root.path) or table.get("version") != INDEX_VERSION \
+                or table.get("audience") != audience:
+            table = {"files": {}}
+    except (OSError, ValueError):
+        table = {"files": {}}
+    old = table["files"]
+    known: dict[str, dict[str, str]] = {}
+    entries: dict[str, list[Any]] = {}
+    articles = []
+    for p in root.article_paths():
+        rel = root.rel(p)
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        e = old.get(rel)
+        if e and e[0] == st.st_mtime_ns and e[1] == st.st_size:
+            known[e[2]] = {"hash": e[3], "title": e[4], "url": e[5], "visibility": e[6]}
+            entries[rel] = e[2:]
+            continue
+        try:
+            a = load_article(p, root)
+        except (ArticleParseError, OSError) as err:
+            click.echo(f"{rel}: 跳过（无法解析）：{err}", err=True)
+            continue
+        if a.kind and not a.is_index and a.id:
+            d = doc_from_article(a)
+            articles.append(a)
+            entries[rel] = [d.id, d.content_hash(), d.title, d.url, d.visibility]
+    info = update_index(articles, index_dir, analyzer, audience, known=known)
+    _write_file_table(root, index_dir, audience, entries)
     return info
 
 
