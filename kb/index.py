@@ -338,7 +338,11 @@ def _finish(vdir: Path, hashes: dict[str, str], analyzer: Analyzer, audience: st
     from kb.suggest import build_suggestions
 
     _write_atomic(vdir / ANALYZER_FILE, json.dumps(analyzer.to_config(), ensure_ascii=False))
-    _write_atomic(vdir / SUGGEST_FILE, json.dumps(build_suggestions(titles, analyzer), ensure_ascii=False))
+    try:
+        previous = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))  # an in-place update
+    except (OSError, ValueError):
+        previous = None
+    _write_atomic(vdir / SUGGEST_FILE, json.dumps(build_suggestions(titles, analyzer, previous), ensure_ascii=False))
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     meta = {"version": INDEX_VERSION, "doc_count": len(hashes), "built_at": built_at,
             "content_hash": _content_hash(hashes), "audience": audience, "hashes": hashes}

@@ -54,9 +54,21 @@ def entry(text: str, kind: str, analyzer: Analyzer, id: str | None = None, url: 
             "norm": analyzer.normalize(text).replace(" ", ""), "py": full, "ini": initials}
 
 
-def build_suggestions(titles: list[dict[str, Any]], analyzer: Analyzer) -> list[dict[str, Any]]:
-    out = [entry(t, "term", analyzer) for t in analyzer.terms]
-    out += [entry(t["title"], "title", analyzer, t["id"], t["url"], t["visibility"]) for t in titles]
+def build_suggestions(titles: list[dict[str, Any]], analyzer: Analyzer,
+                      previous: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Suggestion entries for glossary terms and titles; keys of `previous` entries with the same text are
+    reused (pinyin of thousands of titles is most of an incremental update otherwise)."""
+    keys = {(e["text"], e["kind"]): (e["norm"], e["py"], e["ini"]) for e in previous or ()}
+
+    def make(text: str, kind: str, **extra: Any) -> dict[str, Any]:
+        k = keys.get((text, kind))
+        if k is None:
+            return entry(text, kind, analyzer, **extra)
+        return {"text": text, "kind": kind, "id": extra.get("id"), "url": extra.get("url"),
+                "visibility": extra.get("visibility", "public"), "norm": k[0], "py": k[1], "ini": k[2]}
+
+    out = [make(t, "term") for t in analyzer.terms]
+    out += [make(t["title"], "title", id=t["id"], url=t["url"], visibility=t["visibility"]) for t in titles]
     return out
 
 
