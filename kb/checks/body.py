@@ -68,7 +68,7 @@ def check_structure(a: Article, ctx: LinkContext) -> list[Diagnostic]:
         if target is not None and a.is_public and a.has_front_matter and not target.is_public \
                 and target.has_front_matter:
             out.append(diag("KB205", a.rel, link.line, link.column,
-                            f"公开文章链接到内部文章 {path}，公开站点中该链接会失效",
+                            f"公开文章链接到内部文章 {path}，公开站点中它会显示为纯文本（列表项会被删除）",
                             "改为链接公开文章，或把本文设为 visibility: internal"))
     if not a.has_front_matter:
         return out
