@@ -200,6 +200,14 @@ def _parse_front_matter(fm: str) -> tuple[dict[str, Any], dict[str, Position], d
 
 
 
+def _inline_text(token: Any) -> str:
+    """A heading's text as the reader sees it: escapes resolved, markup dropped (C\\# **粗** -> C# 粗), the same
+    text the site's table of contents makes its anchor from."""
+    if not token.children:
+        return str(token.content).strip()
+    return "".join(c.content for c in token.children if c.type in ("text", "code_inline")).strip()
+
+
 def _headings_and_links(body: str, body_line: int) -> tuple[list[Heading], list[Link]]:
     tokens = _markdown().parse(body)
     headings: list[Heading] = []
@@ -208,7 +216,7 @@ def _headings_and_links(body: str, body_line: int) -> tuple[list[Heading], list[
     seen: dict[str, int] = {}
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map:
-            text = tokens[i + 1].content.strip() if i + 1 < len(tokens) else ""
+            text = _inline_text(tokens[i + 1]) if i + 1 < len(tokens) else ""
             anchor = slugify(text)
             if anchor in seen:  # same de-duplication as Python-Markdown's toc
                 seen[anchor] += 1

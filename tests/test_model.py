@@ -56,3 +56,9 @@ def test_front_matter_must_be_a_mapping():
     with pytest.raises(ArticleParseError) as e:
         parse("---\n- a\n- b\n---\n")
     assert e.value.reason == "not_mapping"
+
+
+def test_heading_text_is_what_the_reader_sees():
+    a = parse("---\nid: c1\n---\n# C\\# 与 a\\*b \\[草稿\\]\n\n## 常见 **问题** `DLR`\n")
+    assert [h.text for h in a.headings] == ["C# 与 a*b [草稿]", "常见 问题 DLR"]
+    assert a.headings[1].anchor == "常见-问题-dlr"  # the site's toc slug of the rendered text

@@ -31,11 +31,6 @@ class LinkContext:
         return p.is_file() or (p.is_dir() and (p / "index.md").is_file())
 
 
-def _unescape(md: str) -> str:
-    """Heading source text without Markdown backslash escapes (C\\# -> C#), as the reader sees it."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", md)
-
-
 def _resolve(a: Article, target: str) -> str:
     base = posixpath.dirname(a.rel)
     return posixpath.normpath(posixpath.join(base, target)) if target else a.rel
@@ -78,7 +73,7 @@ def check_structure(a: Article, ctx: LinkContext) -> list[Diagnostic]:
         if h1 is None:
             out.append(diag("KB204", a.rel, a.body_line, 1, "正文缺少一级标题",
                             f"在正文第一行写 # {title}"))
-        elif _unescape(h1.text).strip() != title.strip():
+        elif h1.text.strip() != title.strip():
             out.append(diag("KB204", a.rel, h1.line, 1, f"一级标题 {h1.text!r} 与 title {title!r} 不一致",
                             "两者保持一致，站点和搜索结果都使用 title"))
     if (a.meta.get("kind") or a.folder_kind) == "case":
