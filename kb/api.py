@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -316,10 +317,15 @@ class KbApp:
         return real if real.is_file() else None
 
 
-def _render(markdown: str) -> str:
+@lru_cache(maxsize=1)
+def _markdown_renderer() -> Any:
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    return MarkdownIt("commonmark", {"html": False}).enable("table")  # raw HTML in articles is not passed on
+
+
+def _render(markdown: str) -> str:
+    return _markdown_renderer().render(markdown)
 
 
 def create_app(index_dir: Path | str = ".kb/index", site_dir: Path | str | None = "site",

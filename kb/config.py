@@ -142,6 +142,10 @@ class ContentRoot:
                            if not any(part.startswith((".", "_")) for part in p.relative_to(base).parts))
         return sorted(out)
 
+    def page_paths(self) -> list[Path]:
+        """Every page of the site: the Markdown files at the top of the root, then the articles."""
+        return sorted(p for p in self.path.glob("*.md") if p.is_file()) + self.article_paths()
+
     def kind_for(self, path: Path) -> str | None:
         """The kind implied by an article's folder, or None outside the kind folders."""
         try:

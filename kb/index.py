@@ -22,6 +22,7 @@ from typing import Any
 
 import tantivy
 
+from kb.fsutil import write_atomic
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.plain import plain_text
 
@@ -221,12 +222,6 @@ def _locked(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _write_atomic(path: Path, data: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(data, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def current_version_dir(index_dir: Path) -> Path | None:
     try:
         name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
@@ -328,7 +323,7 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
         except BaseException:
             _discard(writer, vdir)
             raise
-        _write_atomic(index_dir / CURRENT, name)
+        write_atomic(index_dir / CURRENT, name)
         _gc(index_dir, {name})
         return info
 
@@ -337,16 +332,16 @@ def _finish(vdir: Path, hashes: dict[str, str], analyzer: Analyzer, audience: st
             titles: list[dict[str, Any]]) -> IndexInfo:
     from kb.suggest import build_suggestions
 
-    _write_atomic(vdir / ANALYZER_FILE, json.dumps(analyzer.to_config(), ensure_ascii=False))
+    write_atomic(vdir / ANALYZER_FILE, json.dumps(analyzer.to_config(), ensure_ascii=False))
     try:
         previous = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))  # an in-place update
     except (OSError, ValueError):
         previous = None
-    _write_atomic(vdir / SUGGEST_FILE, json.dumps(build_suggestions(titles, analyzer, previous), ensure_ascii=False))
+    write_atomic(vdir / SUGGEST_FILE, json.dumps(build_suggestions(titles, analyzer, previous), ensure_ascii=False))
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     meta = {"version": INDEX_VERSION, "doc_count": len(hashes), "built_at": built_at,
             "content_hash": _content_hash(hashes), "audience": audience, "hashes": hashes}
-    _write_atomic(vdir / META_FILE, json.dumps(meta, ensure_ascii=False))
+    write_atomic(vdir / META_FILE, json.dumps(meta, ensure_ascii=False))
     return IndexInfo(vdir, INDEX_VERSION, len(hashes), built_at, meta["content_hash"], audience)
 
 

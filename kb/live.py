@@ -11,7 +11,6 @@ build keeps the last good pages and reports why.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -78,9 +77,9 @@ class LivePreview:
     # -- building ---------------------------------------------------------------------------------
     def build(self, dirty: bool) -> None:
         from mkdocs.commands.build import build as mkdocs_build
-        from mkdocs.config import load_config
 
         from kb.checks import run_checks
+        from kb.commands.build import load_site_config
         from kb.config import ContentRoot
 
         t0 = time.perf_counter()
@@ -107,15 +106,13 @@ class LivePreview:
             errors = [e for path in sorted(self._by_file) for e in self._by_file[path]]
         except Exception as e:  # noqa: BLE001 - a broken _kb/ file is a writer error too
             errors = [f"配置错误：{e}"]
-        os.environ["KB_SKIP_CHECKS"] = "1"  # reported above, without stopping the preview
-        os.environ["KB_DIRTY"] = "1" if dirty else "0"
-        os.environ.setdefault("KB_AUDIENCE", "internal")
-        os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
         try:
-            cfg = load_config(config_file=str(self.config_file), docs_dir=str(self.content_dir),
-                              site_dir=str(self.site_dir))
+            # checks were reported above, without stopping the preview
+            cfg = load_site_config(self.config_file, self.content_dir, self.site_dir, "internal", checks=False)
+            plugin = cfg.plugins["kb"]
+            plugin.dirty = dirty
             if dirty:
-                cfg.plugins["kb"].config.static_index = False  # rebuilt below, after the reload
+                plugin.config.static_index = False  # rebuilt by the indexer, after the reload
             mkdocs_build(cfg, dirty=dirty)
         except Exception as e:  # noqa: BLE001 - keep serving the last good pages
             errors.append(f"构建失败：{e}")
@@ -164,17 +161,11 @@ class LivePreview:
     def _static_index(self) -> None:
         try:
             from kb.config import ContentRoot
-            from kb.index import doc_from_article, prepare
             from kb.model import load_articles
-            from kb.static_index import write_static_index
-            from kb.text import Analyzer
+            from kb.static_index import write_site_index
 
             root = ContentRoot.load(self.content_dir)
-            analyzer = Analyzer.from_root(root)
-            arts, _ = load_articles(root)
-            write_static_index([prepare(doc_from_article(a), analyzer) for a in arts
-                                if a.has_front_matter and not a.is_index and a.kind],
-                               self.site_dir / "search-index", analyzer)
+            write_site_index(load_articles(root)[0], root, self.site_dir)
         except Exception as e:  # noqa: BLE001
             log.warning("静态索引更新失败：%s", e)
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from kb.config import KIND_LABELS, ContentRoot
-from kb.model import Article, article_url, slugify
+from kb.model import Article, slugify
 
 CATEGORIES = ("客户问题", "技术问题", "业务问题", "沟通问题")
 SENDER_TYPES = {"alphanumeric": "字母签名", "numeric": "数字号码", "shortcode": "短代码"}
@@ -159,7 +159,3 @@ def article_header(a: Article, root: ContentRoot, page_url: str, today: dt.date 
     if tags:
         parts.append(f'<span class="kb-tags">{tags}</span>')
     return '<div class="kb-meta">' + "".join(parts) + "</div>"
-
-
-def url_of(rel: str) -> str:
-    return article_url(rel)

@@ -51,19 +51,20 @@ class KbPlugin(BasePlugin[KbConfig]):
         self.published: dict[str, Article] = {}
         self.audience = "internal"
         self.check_report: Any = None
+        self.dirty = False  # set by the live preview for MkDocs' dirty builds
+        self.have: set[str] = set()  # documentation pages of this build
+        self.collapsed: set[str] = set()  # sections too long for the nav
 
     # -- config and checks ------------------------------------------------------------------
     def on_config(self, config: Any) -> Any:
-        self.audience = os.environ.get("KB_AUDIENCE") or self.config.audience
-        if self.audience not in ("internal", "public"):
-            raise PluginError(f"KB_AUDIENCE 只能是 internal 或 public，而不是 {self.audience!r}")
+        self.audience = self.config.audience  # mkdocs.yml reads it from KB_AUDIENCE; kb build sets it
         extra = config["extra"].setdefault("kb", {}) if isinstance(config["extra"].get("kb", {}), dict) else {}
         extra["audience"] = self.audience
         try:
             self.root = ContentRoot.load(config["docs_dir"])
         except Exception as e:  # ConfigError and friends: one clear line, no traceback
             raise PluginError(f"kb: 无法读取内容配置: {e}") from e
-        if self.config.checks and os.environ.get("KB_SKIP_CHECKS") != "1":
+        if self.config.checks:
             from kb.checks import run_checks
 
             report = run_checks(self.root)
@@ -79,7 +80,7 @@ class KbPlugin(BasePlugin[KbConfig]):
     def _load(self) -> None:
         assert self.root is not None
         self.articles = {}
-        for p in [*sorted(self.root.path.glob("*.md")), *self.root.article_paths()]:
+        for p in self.root.page_paths():
             try:
                 a = load_article(p, self.root)
             except Exception as e:  # already reported by the checks; never crash the build
@@ -121,11 +122,10 @@ class KbPlugin(BasePlugin[KbConfig]):
             if any(f.src_uri.startswith(folder + "/") for f in files) and not files.get_file_from_path(
                     f"{folder}/index.md"):
                 generated[f"{folder}/index.md"] = f"# {KIND_LABELS[kind]}\n"
-        dirty = os.environ.get("KB_DIRTY") == "1"
         for uri, text in generated.items():
             if files.get_file_from_path(uri) is None:
                 f = File.generated(config, uri, content=text)
-                if dirty and os.path.isfile(f.abs_dest_path):
+                if self.dirty and os.path.isfile(f.abs_dest_path):
                     # live preview: a dirty build re-renders only what changed; the generated lists
                     # (every article) are refreshed by the next full build
                     f.is_modified = lambda: False  # type: ignore[method-assign]
@@ -144,7 +144,7 @@ class KbPlugin(BasePlugin[KbConfig]):
     def _nav(self, files: Files) -> list[Any]:
         have = {f.src_uri for f in files.documentation_pages()}
         self.have = have
-        self.collapsed: set[str] = set()
+        self.collapsed = set()
 
         def section(folder: str, extra: list[str], list_articles: bool) -> list[Any]:
             items: list[Any] = [u for u in [f"{folder}/index.md", *extra] if u in have]
@@ -176,7 +176,7 @@ class KbPlugin(BasePlugin[KbConfig]):
         if self.audience == "public":
             markdown = self._unlink_unpublished(markdown, src)
         folder = src.rsplit("/", 1)[0] if src.endswith("/index.md") else ""
-        if folder in getattr(self, "collapsed", set()):  # too long for the nav: list it on its index page
+        if folder in self.collapsed:  # too long for the nav: list it on its index page
             items = [f"- [{a.title}]({posixpath.relpath(a.rel, folder)})" for a in self._section(folder, self.have)]
             markdown += f"\n\n## 全部文章（{len(items)}）\n\n" + "\n".join(items) + "\n"
         if a is None or not a.has_front_matter or a.is_index:
@@ -216,14 +216,8 @@ class KbPlugin(BasePlugin[KbConfig]):
     def on_post_build(self, config: Any) -> None:
         if not self.config.static_index:
             return
-        from kb.index import doc_from_article, prepare
-        from kb.static_index import write_static_index
-        from kb.text import Analyzer
+        from kb.static_index import write_site_index
 
         assert self.root is not None
-        analyzer = Analyzer.from_root(self.root)
-        arts = sorted((a for a in self.published.values() if a.has_front_matter and not a.is_index and a.kind),
-                      key=lambda a: a.rel)
-        stats = write_static_index((prepare(doc_from_article(a), analyzer) for a in arts),
-                                   os.path.join(config["site_dir"], "search-index"), analyzer)
+        stats = write_site_index(self.published.values(), self.root, config["site_dir"])
         log.info(f"kb: 静态搜索索引 {stats['docs']} 篇，{stats['total_bytes']:,} 字节，{stats['shards']} 个分片")

@@ -29,15 +29,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kb.fsutil import swap_dir
 from kb.search import WEIGHTS, Weights
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.tokenize import STOP_WORDS
 
 FORMAT = 1
 CHUNK = 4
-#: a term keeps at most this many postings, the highest-impact ones (a common term's long tail of
-#: low-impact postings costs bytes on every query that uses it and barely moves the top of a ranking)
-MAX_POSTINGS = 0  # measured: pruning to 2,000 cost 0.02 MRR@10 on the dev set; off
 K1, B = 1.2, 0.75
 EXCERPT_CHARS = 240
 #: key prefix -> [(field, weight attribute)]
@@ -47,6 +45,8 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
     "u": [("body_u", "body_u")],
 }
 FILTERS = ("kind", "country", "category")
+#: where a site build puts the static index (theme/assets/kb/search-ui.js reads it from there)
+SITE_SUBDIR = "search-index"
 
 
 def fnv1a(s: str) -> int:
@@ -103,8 +103,7 @@ def _shard_count(postings: int) -> int:
 
 
 def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analyzer,
-                       weights: Weights = WEIGHTS, unigrams: bool = True,
-                       max_postings: int = MAX_POSTINGS) -> dict[str, Any]:
+                       weights: Weights = WEIGHTS, unigrams: bool = True) -> dict[str, Any]:
     """Write manifest.json, s/*.bin and d/*.json into out_dir (replaced atomically). `docs` are
     kb.index.PreparedDoc (already filtered for the audience). Returns size statistics."""
     t0 = time.perf_counter()
@@ -149,13 +148,6 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
                     key = f"{prefix}:{t}"
                     row = impacts[key]
                     row[doc] = row.get(doc, 0.0) + boost * idf[t] * k * (K1 + 1) / (k + norm)
-    pruned = 0
-    if max_postings:
-        for key, row in impacts.items():
-            if len(row) > max_postings:
-                keep = sorted(row.items(), key=lambda kv: kv[1], reverse=True)[:max_postings]
-                pruned += len(row) - len(keep)
-                impacts[key] = dict(keep)
     total = sum(len(r) for r in impacts.values()) + sum(len(v) for v in filters.values())
     nshards = _shard_count(total)
     shards: dict[int, list[str]] = defaultdict(list)
@@ -188,11 +180,17 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
     }
     mdata = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode()
     (tmp / "manifest.json").write_bytes(mdata)
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_dir(tmp, out_dir)
     return {"docs": n, "shards": nshards, "manifest_bytes": len(mdata), "shard_bytes": shard_bytes,
             "doc_bytes": doc_bytes, "total_bytes": len(mdata) + shard_bytes + doc_bytes,
-            "keys": len(impacts) + len(filters), "postings": total, "pruned": pruned, "seconds": round(time.perf_counter() - t0, 2)}
+            "keys": len(impacts) + len(filters), "postings": total, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def write_site_index(articles: Iterable[Any], root: Any, site_dir: Path | str) -> dict[str, Any]:
+    """The static index of a site's published articles (the site build and the live preview)."""
+    from kb.index import doc_from_article, prepare
+
+    analyzer = Analyzer.from_root(root)
+    arts = sorted((a for a in articles if a.has_front_matter and not a.is_index and a.kind), key=lambda a: a.rel)
+    return write_static_index((prepare(doc_from_article(a), analyzer) for a in arts),
+                              Path(site_dir) / SITE_SUBDIR, analyzer)

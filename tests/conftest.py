@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from apiserver import free_port  # noqa: F401 - re-exported for the tests; shared with the benchmarks
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
@@ -59,8 +59,3 @@ def internal_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
 def public_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_site(tmp_path_factory.mktemp("public"), "public")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

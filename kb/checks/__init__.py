@@ -94,12 +94,6 @@ _PARSE_HINTS = {
 }
 
 
-def check_paths(root: ContentRoot) -> list[Path]:
-    """Articles under the kind folders plus the Markdown pages at the top of the content root."""
-    top = sorted(p for p in root.path.glob("*.md") if p.is_file())
-    return top + root.article_paths()
-
-
 def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
                today: dt.date | None = None) -> Report:
     """Check `paths` (default: the whole content root). Cross-file rules (duplicate ids, link
@@ -107,7 +101,7 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
     from kb.checks import body, meta
 
     today = today or dt.date.today()
-    all_paths = check_paths(root)
+    all_paths = root.page_paths()
     wanted = None if paths is None else {Path(p).resolve() for p in paths}
     out: list[Diagnostic] = []
     articles: dict[str, Article] = {}  # rel -> article, for the whole root

@@ -12,29 +12,35 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from kb.cli import content_option
+from kb.fsutil import swap_dir
 
 
-def _swap_dir(new: Path, dst: Path) -> None:
-    """Replace dst by new with two renames; the old tree is removed afterwards."""
-    old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-    if dst.exists():
-        os.replace(dst, old)
-    os.replace(new, dst)
-    shutil.rmtree(old, ignore_errors=True)
+def load_site_config(config_file: Path, content_dir: Path, site_dir: Path, audience: str,
+                     strict: bool = False, checks: bool = True) -> Any:
+    """The MkDocs configuration for one kb build: our content root, output dir and audience."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import ConfigurationError
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    cfg = load_config(config_file=str(config_file), docs_dir=str(Path(content_dir).resolve()),
+                      site_dir=str(site_dir), strict=strict)
+    if "kb" not in cfg.plugins:
+        raise ConfigurationError(f"{config_file} 没有启用 kb 插件（plugins: - kb）")
+    cfg.plugins["kb"].config.audience = audience
+    cfg.plugins["kb"].config.checks = checks
+    return cfg
 
 
 def build_site(content_dir: Path, site_dir: Path, audience: str, config_file: Path, strict: bool = False,
                verbose: bool = False) -> object:
     """Run MkDocs in-process into a sibling directory, then swap it in. Returns the plugin's check report."""
     from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config
 
-    os.environ["KB_AUDIENCE"] = audience
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)-7s - %(message)s"))
     mk = logging.getLogger("mkdocs")
@@ -45,11 +51,10 @@ def build_site(content_dir: Path, site_dir: Path, audience: str, config_file: Pa
     tmp = site_dir.with_name(f".{site_dir.name}.new-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        cfg = load_config(config_file=str(config_file), docs_dir=str(content_dir.resolve()),
-                          site_dir=str(tmp), strict=strict)
+        cfg = load_site_config(config_file, content_dir, tmp, audience, strict)
         mkdocs_build(cfg)
-        report = cfg.plugins["kb"].check_report if "kb" in cfg.plugins else None
-        _swap_dir(tmp, site_dir)
+        report = cfg.plugins["kb"].check_report
+        swap_dir(tmp, site_dir)
         return report
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -63,8 +63,8 @@ def _write_file_table(root: Any, index_dir: Path, audience: str, docs: dict[str,
     """Beside the index: rel path -> [mtime_ns, size, id, hash, title, url, visibility] of every indexed
     file, so `kb index --incremental` re-reads only files whose size or mtime changed."""
     import json
-    import os
 
+    from kb.fsutil import write_atomic
     from kb.index import INDEX_VERSION
 
     files: dict[str, list[Any]] = {}
@@ -75,9 +75,7 @@ def _write_file_table(root: Any, index_dir: Path, audience: str, docs: dict[str,
             continue
         files[rel] = [st.st_mtime_ns, st.st_size, *entry]
     data = {"root": str(root.path), "audience": audience, "version": INDEX_VERSION, "files": files}
-    tmp = Path(index_dir) / f".{FILE_TABLE}.{os.getpid()}"
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, Path(index_dir) / FILE_TABLE)
+    write_atomic(Path(index_dir) / FILE_TABLE, json.dumps(data, ensure_ascii=False))
 
 
 def _update_from_files(root: Any, index_dir: Path, analyzer: Any, audience: str) -> Any:

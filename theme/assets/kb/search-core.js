@@ -339,12 +339,6 @@ export class StaticIndex {
       took_ms: Math.round(((globalThis.performance || Date).now() - t0) * 100) / 100 };
   }
 
-  // ranked ids only (benchmarks): no display data
-  async searchIds(query, limit = 100) {
-    const res = await this.search(query, { limit: 0 });
-    return res;
-  }
-
   async docs(ids) {
     const m = await this.manifest();
     const need = [...new Set(ids.map((id) => Math.floor(id / m.chunk)))];
