@@ -6,6 +6,10 @@ written by hand below and is the contract, and we do not need pydantic in the re
 
 One Searcher per process, reused across requests; a background task picks up a swapped index
 (`kb build` / `kb index`) within a quarter second, while in-flight requests finish on the old one.
+
+Search responses are kept encoded in an LRU keyed by the index version and the validated parameters, so a
+repeated query costs one dictionary lookup; a query that is not cached runs in a thread (Tantivy releases
+the GIL), so cached answers keep flowing on the event loop while it ranks.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -114,6 +119,37 @@ def _enum(value: str, name: str, allowed: tuple[str, ...]) -> str:
 
 # --- the app ----------------------------------------------------------------------------------
 
+class ResponseCache:
+    """Encoded JSON bodies by key, least recently used dropped first. One per process; the event loop is
+    its only user, so no lock."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], tuple[bytes, int]] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bytes, int] | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[Any, ...], value: tuple[bytes, int]) -> None:
+        if self.size <= 0:
+            return
+        self._items[key] = value
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def _json(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _hit_dict(h: Any) -> dict[str, Any]:
+    return {"id": h.id, "title": h.title, "kind": h.kind, "url": h.url, "score": h.score, "snippet": h.snippet,
+            "meta": h.meta}
+
+
 class KbApp:
     def __init__(self, index_dir: Path, site_dir: Path | None, token: str | None,
                  analytics: Any | None = None, reload_interval: float = 0.25) -> None:
@@ -123,6 +159,7 @@ class KbApp:
         self.analytics = analytics
         self.reload_interval = reload_interval
         self._searcher: Any = None
+        self.cache = ResponseCache(int(os.environ.get("KB_SEARCH_CACHE", "2048")))
 
     @property
     def searcher(self) -> Any:
@@ -131,7 +168,7 @@ class KbApp:
             from kb.search import Searcher
 
             try:
-                self._searcher = Searcher(self.index_dir)
+                self._searcher = Searcher(self.index_dir, cache_size=0)  # the API caches encoded responses
             except (IndexError_, OSError, ValueError) as e:
                 raise ApiError(503, "index_unavailable", f"搜索索引不可用：{e}") from None
         return self._searcher
@@ -157,6 +194,7 @@ class KbApp:
 
     # -- endpoints -------------------------------------------------------------------------------
     async def search(self, request: Request) -> Response:
+        t0 = time.perf_counter()
         p = request.query_params
         _check_params(p, SEARCH_PARAMS)
         q = _text(p, "q", MAX_Q)
@@ -179,13 +217,21 @@ class KbApp:
             raise ApiError(400, "missing_parameter", "缺少参数 q（或至少一个筛选条件）")
         want_facets = _bool(p, "facets", True)
         internal = self.authorized(request)
-        res = self.searcher.search(q, limit=limit, page=page, filters=filters, include_internal=internal,
-                                   facets=want_facets)
-        body = {"query": res.query, "total": res.total, "took_ms": res.took_ms, "page": page, "limit": limit,
-                "hits": [asdict(h) for h in res.hits], "facets": res.facets}
+        searcher = self.searcher
+        key = (searcher.version, q, limit, page, tuple(sorted((k, tuple(v)) for k, v in filters.items())),
+               want_facets, internal)
+        cached = self.cache.get(key)
+        if cached is None:
+            res = await asyncio.to_thread(searcher.search, q, limit=limit, page=page, filters=filters,
+                                          include_internal=internal, facets=want_facets)
+            cached = (_json({"query": res.query, "total": res.total, "page": page, "limit": limit,
+                             "hits": [_hit_dict(h) for h in res.hits], "facets": res.facets}), res.total)
+            self.cache.put(key, cached)
+        rest, total = cached
+        took_ms = round((time.perf_counter() - t0) * 1000, 3)
         if self.analytics is not None:
-            self.analytics.record(q, filters, res.total, res.took_ms, request)
-        return JSONResponse(body)
+            self.analytics.record(q, filters, total, took_ms, request)
+        return Response(b'{"took_ms":%.3f,' % took_ms + rest[1:], media_type="application/json")
 
     async def suggest(self, request: Request) -> Response:
         p = request.query_params
@@ -225,9 +271,10 @@ class KbApp:
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
             raise ApiError(400, "out_of_range", "limit 必须是 1 到 50 之间的整数")
         t0 = time.perf_counter()
-        hits = self.searcher.similar(text, kind=kind, limit=limit, include_internal=self.authorized(request))
+        hits = await asyncio.to_thread(self.searcher.similar, text, kind=kind, limit=limit,
+                                       include_internal=self.authorized(request))
         return JSONResponse({"took_ms": round((time.perf_counter() - t0) * 1000, 3), "total": len(hits),
-                             "hits": [asdict(h) for h in hits]})
+                             "hits": [_hit_dict(h) for h in hits]})
 
     async def article(self, request: Request) -> Response:
         if request.query_params:

@@ -78,6 +78,7 @@ class _State:
     analyzer: Analyzer
     suggestions: list[dict[str, Any]]
     stamp: tuple[Any, ...]
+    facet_values: dict[str, dict[str, int]]  # each facet field's values over the whole index
 
 
 class Searcher:
@@ -110,7 +111,9 @@ class Searcher:
             suggestions = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             suggestions = []
-        return _State(index, index.searcher(), index.schema, vdir, meta, analyzer, suggestions, stamp)
+        searcher = index.searcher()
+        return _State(index, searcher, index.schema, vdir, meta, analyzer, suggestions, stamp,
+                      _aggregate(searcher, tantivy.Query.all_query(), FACET_FIELDS) or {})
 
     def reload_if_changed(self) -> bool:
         if self._stamp() == self._state.stamp:
@@ -126,6 +129,11 @@ class Searcher:
         m = self._state.meta
         return IndexInfo(self._state.vdir, m.get("version", "?"), int(m.get("doc_count", 0)), m.get("built_at", ""),
                          m.get("content_hash", ""), m.get("audience", "internal"))
+
+    @property
+    def version(self) -> tuple[Any, ...]:
+        """Changes whenever a different or updated index is being served (cache keys)."""
+        return self._state.stamp
 
     @property
     def analyzer(self) -> Analyzer:
@@ -238,7 +246,7 @@ class Searcher:
         terms = qt.highlight_terms()
         primary = [*qt.words, *qt.expanded]
         hits = [self._hit(st, score, addr, terms, snippets, primary) for score, addr in res.hits]
-        facet_counts = self._facets(st, query) if facets else {}
+        facet_counts = self._facets(st, query, res.count) if facets else {}
         return SearchResults(q, res.count, _ms(t0), hits, facet_counts, page, limit)
 
     def search_ids(self, q: str, *, limit: int = 10, include_internal: bool = True) -> list[tuple[str, float]]:
@@ -260,13 +268,27 @@ class Searcher:
         snippet = make_snippet(d.get("text", ""), terms, primary=primary) if snippets else ""
         return SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"])
 
-    def _facets(self, st: _State, query: tantivy.Query) -> dict[str, dict[str, int]]:
-        agg = {f: {"terms": {"field": f, "size": 200}} for f in FACET_FIELDS}
-        try:
-            raw = st.searcher.aggregate(query, agg)
-        except Exception:  # noqa: BLE001 - facets are an extra; never fail a search on them
-            return {}
-        return {f: {b["key"]: int(b["doc_count"]) for b in raw.get(f, {}).get("buckets", [])} for f in FACET_FIELDS}
+    def _facets(self, st: _State, query: tantivy.Query, total: int) -> dict[str, dict[str, int]]:
+        """Counts per value of each facet field over all matching documents. A field with no value in the
+        index has none; a field whose one value every document carries counts `total`; only the rest cost
+        an aggregation pass."""
+        out: dict[str, dict[str, int]] = {}
+        todo: list[str] = []
+        n = st.searcher.num_docs
+        for f in FACET_FIELDS:
+            values = st.facet_values.get(f)
+            if values is not None and not values:
+                out[f] = {}
+            elif values is not None and len(values) == 1 and next(iter(values.values())) == n:
+                out[f] = {next(iter(values)): total} if total else {}
+            else:
+                todo.append(f)
+        if todo:
+            counted = _aggregate(st.searcher, query, todo)
+            if counted is None:
+                return {}
+            out.update(counted)
+        return {f: out[f] for f in FACET_FIELDS}
 
     def suggest(self, prefix: str, *, limit: int = 8, include_internal: bool = False) -> list[Suggestion]:
         st = self._state
@@ -317,6 +339,14 @@ class Searcher:
         return st.searcher.search(q, limit=1, count=True).count
 
 
+def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, fields: Sequence[str]) -> dict[str, dict[str, int]] | None:
+    try:
+        raw = searcher.aggregate(query, {f: {"terms": {"field": f, "size": 200}} for f in fields})
+    except Exception:  # noqa: BLE001 - facets are an extra; never fail a search on them
+        return None
+    return {f: {b["key"]: int(b["doc_count"]) for b in raw.get(f, {}).get("buckets", [])} for f in fields}
+
+
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 3)
 
@@ -341,12 +371,7 @@ def make_snippet(text: str, terms: tuple[Sequence[str], Sequence[str]], width: i
     if not spans:
         return html.escape(_cut(text, 0, width))
     spans.sort()
-    best, best_score = 0, -1
-    for i, _, _ in spans:
-        inwin = {t for s, e, t in spans if i <= s and e <= i + width}
-        score = sum(len(t) * (3 if t in primary else 1) for t in inwin)
-        if score > best_score:
-            best, best_score = i, score
+    best = _best_window(spans, width, set(primary))
     breaks = list(_BREAK.finditer(text, max(0, best - 40), best))
     start = breaks[-1].end() if breaks else max(0, best - 10)
     window = text[start:start + width]
@@ -364,6 +389,39 @@ def make_snippet(text: str, terms: tuple[Sequence[str], Sequence[str]], width: i
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     return prefix + "".join(out).replace("\n", " ").strip() + suffix
+
+
+def _best_window(spans: list[tuple[int, int, str]], width: int, primary: set[str]) -> int:
+    """Start of the first window [i, i + width) (i a span start) whose distinct terms weigh most: a term
+    weighs its length, three times for a query word. Two pointers, linear in the spans (sorted by start)."""
+    by_end = sorted(range(len(spans)), key=lambda k: spans[k][1])
+    inside = [False] * len(spans)
+    counts: Counter[str] = Counter()
+    score = lo = hi = 0
+    best, best_score = 0, -1
+    for k, (i, _, _) in enumerate(spans):
+        if k and i == spans[k - 1][0]:
+            continue
+        while lo < len(spans) and spans[lo][0] < i:  # spans starting before the window leave it
+            if inside[lo]:
+                inside[lo] = False
+                t = spans[lo][2]
+                counts[t] -= 1
+                if not counts[t]:
+                    score -= len(t) * (3 if t in primary else 1)
+            lo += 1
+        while hi < len(spans) and spans[by_end[hi]][1] <= i + width:  # spans ending inside it join
+            j = by_end[hi]
+            if spans[j][0] >= i:
+                inside[j] = True
+                t = spans[j][2]
+                if not counts[t]:
+                    score += len(t) * (3 if t in primary else 1)
+                counts[t] += 1
+            hi += 1
+        if score > best_score:
+            best, best_score = i, score
+    return best
 
 
 def _prefer_words(words: Sequence[str], grams: Sequence[str], low: str) -> list[str]:

@@ -1,7 +1,10 @@
 """HTTP search latency and throughput of `kb serve` on the 20,000-document benchmark index.
 
-Starts the real server with 1 and 2 workers, drives GET /api/search with the dev queries from an asyncio + httpx
-load generator at 1, 10 and 50 concurrent clients (each cell bounded in time and requests), prints a table, writes JSON.
+Starts the real server with 1 and 2 workers, drives GET /api/search with the dev queries (wrk when Debian's wrk is
+installed, else an asyncio + httpx load generator) at 1, 10 and 50 concurrent clients, each cell bounded in time
+and requests, in two cache modes: `cold` (response cache off: every request ranks, builds facets and snippets)
+and `warm` (every query answered once by every worker before the clock starts: the steady state of a team that
+asks the same questions). Prints a table, writes JSON.
 """
 
 from __future__ import annotations
@@ -139,12 +142,34 @@ def drive_wrk(url: str, queries: list[str], concurrency: int, seconds: float, wo
             "p99_ms": round(_ms(lat.get("99", "")), 2), "server_p50_ms": None, "tool": "wrk"}
 
 
+def warm_up(url: str, queries: list[str], connections: int = 8) -> float:
+    """Send every query over `connections` keep-alive connections, so each worker process (which owns the
+    connections the kernel gave it) has answered every query once; returns seconds."""
+    t0 = time.perf_counter()
+
+    async def run() -> None:
+        clients = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(connections)]
+        try:
+            async def one(c: httpx.AsyncClient) -> None:
+                for q in queries:
+                    (await c.get("/api/search", params={"q": q, "limit": 10})).raise_for_status()
+            await asyncio.gather(*(one(c) for c in clients))
+        finally:
+            for c in clients:
+                await c.aclose()
+
+    asyncio.run(run())
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bench", type=Path, default=BENCH, help="目录，含 corpus.jsonl 和 queries-dev.jsonl")
     ap.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX, help="基准索引目录；不存在时自动构建")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
+    ap.add_argument("--cache", nargs="+", choices=["cold", "warm"], default=["cold", "warm"],
+                    help="cold = 响应缓存关闭，每个请求都重新排序；warm = 计时前每个进程已回答过每条查询")
     ap.add_argument("--seconds", type=float, default=10.0, help="每格最长时间")
     ap.add_argument("--max-requests", type=int, default=5000, help="每格最多请求数")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench_api.json")
@@ -163,9 +188,13 @@ def main() -> None:
 
     cells: list[dict[str, Any]] = []
     documents = 0
-    for workers in args.workers:
+    cache_env = os.environ.get("KB_SEARCH_CACHE")
+    for mode, workers in [(m, w) for m in args.cache for w in args.workers]:
+        os.environ["KB_SEARCH_CACHE"] = "0" if mode == "cold" else (cache_env or "2048")
         with KbServer(index_dir, None, workers=workers, cwd=index_dir.parent) as srv:
             documents = httpx.get(f"{srv.url}/api/health").json()["documents"]
+            if mode == "warm":
+                console.print(f"预热：{warm_up(srv.url, queries):.1f} s")
             for conc in args.concurrency:
                 load_before = os.getloadavg()[0]
                 if tool == "wrk":
@@ -173,23 +202,24 @@ def main() -> None:
                 else:
                     cell = asyncio.run(drive(srv.url, queries, conc, args.seconds, args.max_requests))
                 cell["workers"] = workers
+                cell["cache"] = mode
                 cell["loadavg_1m_before"] = round(load_before, 2)
                 cells.append(cell)
-                console.print(f"workers={workers} clients={conc}: {cell['rps']} req/s, p50 {cell['p50_ms']} ms, "
+                console.print(f"cache={mode} workers={workers} clients={conc}: {cell['rps']} req/s, p50 {cell['p50_ms']} ms, "
                               f"p99 {cell['p99_ms']} ms, 错误 {cell['errors']}，开始前 1 分钟负载 {load_before:.2f}")
 
     table = Table(title=f"kb serve /api/search：{documents:,} 篇文章，{len(queries)} 条开发集查询")
-    for col in ("进程数", "并发客户端", "请求数", "错误", "请求/秒", "p50 ms", "p99 ms", "服务端 p50 ms"):
+    for col in ("缓存", "进程数", "并发客户端", "请求数", "错误", "请求/秒", "p50 ms", "p99 ms", "服务端 p50 ms"):
         table.add_column(col, justify="right")
     for c in cells:
-        table.add_row(str(c["workers"]), str(c["concurrency"]), str(c["requests"]), str(c["errors"]),
+        table.add_row(c["cache"], str(c["workers"]), str(c["concurrency"]), str(c["requests"]), str(c["errors"]),
                       f"{c['rps']:.0f}", f"{c['p50_ms']:.2f}", f"{c['p99_ms']:.2f}",
                       f"{c['server_p50_ms']:.2f}" if c["server_p50_ms"] is not None else "-")
     console.print(table)
     note = NOTE if tool == "python" else f"负载工具 wrk（Debian 包）；本机 {os.cpu_count()} 个 CPU 核，wrk 与服务进程争用同一组核。只压测 127.0.0.1。"
     console.print(note)
     notes = [note]
-    single = {c["workers"]: c["p50_ms"] for c in cells if c["concurrency"] == 1}
+    single = {c["workers"]: c["p50_ms"] for c in cells if c["concurrency"] == 1 and c["cache"] == args.cache[0]}
     if 1 in single and any(w > 1 and p50 > single[1] + 30 for w, p50 in single.items()):
         notes.append(NAGLE)
         console.print(f"[yellow]{NAGLE}[/yellow]")
