@@ -352,6 +352,7 @@ def _ms(t0: float) -> float:
 
 
 _BREAK = re.compile(r"[。！？；!?;\n]")
+_HTML_SPECIAL = re.compile(r"[&<>\"']")
 
 
 def make_snippet(text: str, terms: tuple[Sequence[str], Sequence[str]], width: int = 120,
@@ -377,15 +378,18 @@ def make_snippet(text: str, terms: tuple[Sequence[str], Sequence[str]], width: i
     window = text[start:start + width]
     end = start + len(window)
     marks: list[tuple[int, int]] = []
-    for s, e, _ in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
-        if s >= start and e <= end and not any(s < me and ms < e for ms, me in marks):
+    last = start  # marks never overlap: at each start the longest term, left to right
+    for s, e, _ in sorted((sp for sp in spans if sp[0] >= start and sp[1] <= end), key=lambda x: (x[0], x[0] - x[1])):
+        if s >= last:
             marks.append((s, e))
+            last = e
+    esc = html.escape if _HTML_SPECIAL.search(window) else str
     out, pos = [], start
-    for s, e in sorted(marks):
-        out.append(html.escape(text[pos:s]))
-        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+    for s, e in marks:
+        out.append(esc(text[pos:s]))
+        out.append(f"<mark>{esc(text[s:e])}</mark>")
         pos = e
-    out.append(html.escape(text[pos:end]))
+    out.append(esc(text[pos:end]))
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     return prefix + "".join(out).replace("\n", " ").strip() + suffix

@@ -61,6 +61,9 @@ class Analyzer:
         self.user_words = sorted({normalize(w) for w in user_words if w})
         self.synonym_groups = [sorted({normalize(f) for f in g if f}) for g in synonym_groups]
         self.synonym_groups = [g for g in self.synonym_groups if len(g) > 1]
+        # per group, each form without spaces (to find it in a query) and as tokens (to search for it)
+        self._synonyms = [[(f.replace(" ", ""), [t.text for t in split_runs(f)]) for f in g]
+                          for g in self.synonym_groups]
         self._register_user_words()
 
     # -- construction ---------------------------------------------------------------------------
@@ -143,13 +146,12 @@ class Analyzer:
             parts = [p for p in parts if p]
             q.phrases.extend([a[-1], b[0]] for a, b in zip(parts, parts[1:], strict=False) if a[-1] != b[0])
         compact = norm.replace(" ", "")
-        for group in self.synonym_groups:
-            if any(f.replace(" ", "") in compact for f in group):
-                for f in group:
-                    if f.replace(" ", "") not in compact:
-                        toks = [t.text for t in split_runs(f)]
-                        if toks and toks not in q.synonyms and not (len(toks) == 1 and toks[0] in q.words):
-                            q.synonyms.append(toks)
+        for group in self._synonyms:
+            if any(c in compact for c, _ in group):
+                for c, toks in group:
+                    if c not in compact and toks and toks not in q.synonyms \
+                            and not (len(toks) == 1 and toks[0] in q.words):
+                        q.synonyms.append(list(toks))
         q.words = list(dict.fromkeys(q.words))
         return q
 
