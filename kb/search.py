@@ -41,6 +41,10 @@ class Weights:
     synonym: float = 0.4
     phrase: float = 0.5
     fuzzy: float = 0.5
+    # each query concept counts about once (see `_term_multipliers`); multipliers on the fields above
+    inner_b: float = 0.25  # bigram inside a query word: the word already scores it; a backstop for other segmentations
+    join_b: float = 0.5  # bigram across a boundary of two words: light proximity evidence
+    sub_w: float = 0.5  # search-mode sub-word inside a longer query word (人寿 in 人寿保险)
 
 
 WEIGHTS = Weights()
@@ -150,13 +154,17 @@ class Searcher:
         def term(fname: str, t: str, boost: float) -> None:
             should.append(Q.boost_query(Q.term_query(schema, fname, t), boost))
 
+        word_mult, gram_mult = _term_multipliers(qt, w)
         for t in qt.words:
-            term("title_w", t, w.title_w)
-            term("head_w", t, w.head_w)
-            term("body_w", t, w.body_w)
+            m = word_mult.get(t, 1.0)
+            term("title_w", t, w.title_w * m)
+            term("head_w", t, w.head_w * m)
+            term("body_w", t, w.body_w * m)
         for t in qt.bigrams:
-            term("title_b", t, w.title_b)
-            term("body_b", t, w.body_b)
+            m = gram_mult.get(t, 1.0)
+            if m > 0:
+                term("title_b", t, w.title_b * m)
+                term("body_b", t, w.body_b * m)
         unigrams: list[tantivy.Query] = []
         if w.body_u:
             for c in dict.fromkeys(c for t in qt.bigrams if not t.isascii() for c in t):
@@ -345,6 +353,23 @@ def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, fields: Sequenc
     except Exception:  # noqa: BLE001 - facets are an extra; never fail a search on them
         return None
     return {f: {b["key"]: int(b["doc_count"]) for b in raw.get(f, {}).get("buckets", [])} for f in fields}
+
+
+def _term_multipliers(qt: QueryTerms, w: Weights) -> tuple[dict[str, float], dict[str, float]]:
+    """Boost multipliers so one query concept is not scored three to six times over. rjieba search mode
+    gives 人寿保险 and its parts 人寿, 保险, and the bigram fields repeat 人寿, 寿保, 保险 again: sub-words get
+    `sub_w`, bigrams inside a query word `inner_b`, bigrams across two words `join_b`. A bigram between two
+    single-character words (an unknown word rjieba could not segment) keeps full weight: there the bigram is
+    the only multi-character evidence. Latin tokens are left alone."""
+    cjk = [t for t in qt.words if not t.isascii()]
+    inside = {t[i:i + 2] for t in cjk if len(t) >= 2 for i in range(len(t) - 1)}
+    singles = {t for t in cjk if len(t) == 1}
+    words = {t: w.sub_w for t in cjk if any(len(o) > len(t) and t in o for o in cjk)}
+    grams: dict[str, float] = {}
+    for g in qt.bigrams:
+        if len(g) == 2 and not g.isascii():
+            grams[g] = (w.inner_b if g in inside else 1.0 if g[0] in singles and g[1] in singles else w.join_b)
+    return words, grams
 
 
 def _ms(t0: float) -> float:

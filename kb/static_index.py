@@ -173,7 +173,8 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         doc_bytes += len(data)
     manifest = {
         "format": FORMAT, "analyzer": ANALYZER_VERSION, "docs": n, "shards": nshards, "chunk": CHUNK,
-        "synonym": weights.synonym, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "synonym": weights.synonym, "inner_b": weights.inner_b, "join_b": weights.join_b, "sub_w": weights.sub_w,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "stop": sorted(STOP_WORDS), "synonyms": analyzer.synonym_groups,
         "filters": {name: sorted({k.split("=", 1)[1] for k in filters if k.startswith(f"f:{name}=")})
                     for name in FILTERS},

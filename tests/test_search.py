@@ -14,7 +14,7 @@ import pytest
 from kb.config import ContentRoot
 from kb.index import build_index, current_version_dir, index_info, update_index
 from kb.model import load_articles
-from kb.search import Searcher
+from kb.search import WEIGHTS, Searcher, _term_multipliers
 from kb.text import Analyzer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,6 +57,17 @@ def _first(searcher: Searcher, q: str, **kw: object) -> str:
 ])
 def test_realistic_query_puts_expected_article_first(searcher: Searcher, query: str, expected: set[str]) -> None:
     assert _first(searcher, query) in expected
+
+
+def test_one_query_concept_is_scored_about_once() -> None:
+    """人寿保险: jieba's sub-words and the bigram field repeat it; each repetition weighs less."""
+    words, grams = _term_multipliers(Analyzer().query_terms("人寿保险"), WEIGHTS)
+    assert words == {"人寿": WEIGHTS.sub_w, "保险": WEIGHTS.sub_w}  # the whole word keeps full weight
+    assert grams == {"人寿": WEIGHTS.inner_b, "寿保": WEIGHTS.inner_b, "保险": WEIGHTS.inner_b}
+    words, grams = _term_multipliers(Analyzer().query_terms("短信发不出去"), WEIGHTS)
+    assert grams["信发"] == WEIGHTS.join_b  # across two words: light adjacency evidence
+    assert grams["发不"] == 1.0  # two single characters: the bigram is the only multi-character evidence
+    assert _term_multipliers(Analyzer().query_terms("DELIVRD SMPP"), WEIGHTS) == ({}, {})
 
 
 def test_snippet_marks_query_words_and_escapes_html(searcher: Searcher) -> None:

@@ -109,6 +109,35 @@ export function parseShard(buffer, ndocs) {
   return keys;
 }
 
+const ASCII = /^[\x00-\x7f]+$/;
+
+/** Multipliers so one query concept counts about once, as on the server (kb/search.py _term_multipliers):
+ *  sub-words inside a longer query word get sub_w, bigrams inside a word inner_b, bigrams across two words
+ *  join_b; a bigram of two single-character words keeps full weight. Older manifests: all 1. */
+export function termMultipliers(words, grams, m) {
+  const cjk = words.filter((t) => !ASCII.test(t));
+  const inside = new Set();
+  const singles = new Set();
+  for (const t of cjk) {
+    const c = Array.from(t);
+    if (c.length === 1) singles.add(t);
+    for (let i = 0; i + 1 < c.length; i++) inside.add(c[i] + c[i + 1]);
+  }
+  const word = new Map();
+  const gram = new Map();
+  if (m.sub_w === undefined) return { word, gram };
+  for (const t of cjk) {
+    const n = Array.from(t).length;
+    if (cjk.some((o) => Array.from(o).length > n && o.includes(t))) word.set(t, m.sub_w);
+  }
+  for (const g of grams) {
+    const c = Array.from(g);
+    if (c.length !== 2 || ASCII.test(g)) continue;
+    gram.set(g, inside.has(g) ? m.inner_b : (singles.has(c[0]) && singles.has(c[1]) ? 1 : m.join_b));
+  }
+  return { word, gram };
+}
+
 function escapeHtml(s) {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
@@ -300,8 +329,12 @@ export class StaticIndex {
         if (counts) matched[p.ids[j]] = 1;
       }
     };
-    for (const w of q.words) add('w:' + w, 1);
-    for (const g of q.grams) add('b:' + g, 1);
+    const mult = termMultipliers(q.words, q.grams, m);
+    for (const w of q.words) add('w:' + w, mult.word.get(w) ?? 1);
+    for (const g of q.grams) {
+      const k = mult.gram.get(g) ?? 1;
+      if (k > 0) add('b:' + g, k);
+    }
     for (const u of q.unis) add('u:' + u, 1, false);
     for (const s of q.synonyms) {
       if (q.words.includes(s.join('')) || (s.length === 1 && q.words.includes(s[0]))) continue;
