@@ -26,7 +26,7 @@ from kb.fsutil import write_atomic
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.plain import plain_text
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: body_u holds every CJK character (1 dropped the last of each run)
 INDEX_VERSION = f"s{SCHEMA_VERSION}-a{ANALYZER_VERSION}"
 TOKENIZER = "kbws"
 CURRENT = "CURRENT"
@@ -135,13 +135,13 @@ class PreparedDoc:
 def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
     text = plain_text(doc.body)
     summary = str(doc.meta.get("summary", ""))
-    title_w, title_b = analyzer.analyze(doc.title)
-    body_w, body_b = analyzer.analyze(f"{summary}\n{text}")
+    title_w, title_b, _ = analyzer.analyze(doc.title)
+    body_w, body_b, body_u = analyzer.analyze(f"{summary}\n{text}")
     fields: dict[str, Any] = {
         "id": doc.id, "title_w": " ".join(title_w), "title_b": " ".join(title_b),
         "head_w": " ".join(analyzer.words(" ".join(doc.headings))) if doc.headings else "",
         "body_w": " ".join(body_w), "body_b": " ".join(body_b),
-        "body_u": " ".join(c for g in body_b for c in (g if len(g) <= 2 and not g.isascii() else "")[:1]),
+        "body_u": " ".join(body_u),
     }
     for name, values in _keyword_values(doc).items():
         if values:

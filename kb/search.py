@@ -160,7 +160,7 @@ class Searcher:
             term("title_w", t, w.title_w * m)
             term("head_w", t, w.head_w * m)
             term("body_w", t, w.body_w * m)
-        for t in qt.bigrams:
+        for t in dict.fromkeys(qt.bigrams):  # a repeated bigram counts once, as repeated words do
             m = gram_mult.get(t, 1.0)
             if m > 0:
                 term("title_b", t, w.title_b * m)

@@ -37,3 +37,10 @@ def test_glossary_words_and_synonyms() -> None:
 def test_mixed_unspaced_query_keeps_latin_and_chinese_apart() -> None:
     q = Analyzer().query_terms("印尼senderid申请")
     assert "senderid" in q.words and "印尼" in q.words and "申请" in q.words
+
+
+def test_index_analysis_keeps_every_cjk_character() -> None:
+    """The single-character field gets each character of every run, the last one included (拒, 号)."""
+    words, grams, chars = Analyzer().analyze("申请被拒，SMPP 账号")
+    assert chars == list("申请被拒账号")
+    assert "smpp" in words and "smpp" in grams and "smpp" not in chars

@@ -94,19 +94,22 @@ class Analyzer:
     def normalize(self, text: str) -> str:
         return normalize(text)
 
-    def analyze(self, text: str) -> tuple[list[str], list[str]]:
-        """(words, bigrams) of a text in one pass: normalize and split once; what the indexer uses."""
+    def analyze(self, text: str) -> tuple[list[str], list[str], list[str]]:
+        """(words, bigrams, CJK characters) of a text in one pass: normalize and split once; what the indexer
+        uses."""
         words: list[str] = []
         grams: list[str] = []
+        chars: list[str] = []
         norm = normalize(text)
         for tok in split_runs(norm):
             if tok.kind == "cjk":
                 words.extend(jieba_words(tok.text))
                 grams.extend(bigrams(tok.text))
+                chars.extend(tok.text)
             else:
                 words.append(tok.text)
                 grams.append(tok.text)
-        return drop_stop_words(words) + joined_latin(norm), grams
+        return drop_stop_words(words) + joined_latin(norm), grams, chars
 
     def words(self, text: str) -> list[str]:
         """Index-side word tokens: jieba search-mode words of CJK runs + whole Latin tokens, stop words removed."""
