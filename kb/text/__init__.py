@@ -144,9 +144,9 @@ class Analyzer:
                 q.words.extend(ws)
                 q.bigrams.extend(bigrams(run))
         q.words.extend(joined_latin(norm))
-        parts = [drop_stop_words(_cut(p)) for p in norm.split() if p.strip()]
-        if len(parts) > 1:  # an explicit multi-word query: reward documents where the parts stay close
-            parts = [p for p in parts if p]
+        pieces = norm.split()
+        if len(pieces) > 1:  # an explicit multi-word query: reward documents where the parts stay close
+            parts = [p for p in (drop_stop_words(_cut(p)) for p in pieces) if p]
             q.phrases.extend([a[-1], b[0]] for a, b in zip(parts, parts[1:], strict=False) if a[-1] != b[0])
         compact = norm.replace(" ", "")
         for group in self._synonyms:
