@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
@@ -62,7 +63,8 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[k]
 
 
-async def drive(url: str, queries: list[str], concurrency: int, seconds: float, max_requests: int) -> dict[str, Any]:
+async def drive(url: str, queries: list[str], concurrency: int, seconds: float, max_requests: int,
+                new_every: int = 0) -> dict[str, Any]:
     """`concurrency` clients, each sending the next query as soon as its previous answer arrived."""
     latencies: list[float] = []
     server_ms: list[float] = []
@@ -79,6 +81,8 @@ async def drive(url: str, queries: list[str], concurrency: int, seconds: float, 
             while issued < max_requests and time.perf_counter() < deadline:
                 q = queries[issued % len(queries)]
                 issued += 1
+                if new_every and issued % new_every == 0:  # a question nobody asked before
+                    q = f"{q} {random.randint(100_000_000, 999_999_999)}"
                 t = time.perf_counter()
                 try:
                     r = await client.get("/api/search", params={"q": q, "limit": 10})
@@ -105,9 +109,22 @@ async def drive(url: str, queries: list[str], concurrency: int, seconds: float, 
 WRK_LUA = """
 local paths = {}
 for line in io.lines(os.getenv("KB_WRK_PATHS")) do paths[#paths + 1] = line end
+local every = tonumber(os.getenv("KB_WRK_NEW_EVERY") or "0")
+local pause = tonumber(os.getenv("KB_WRK_PAUSE_MS") or "0")
+if pause > 0 then
+  -- paced load: each connection waits this long after an answer before it asks again
+  delay = function() return pause end
+end
 local i = 0
+local n = 0
 request = function()
   i = i % #paths + 1
+  n = n + 1
+  if every > 0 and n % every == 0 then
+    -- a question nobody asked before: the same words and a random number, so no cache can answer it
+    local path = string.gsub(paths[i], "&limit=", "%%20" .. math.random(100000000, 999999999) .. "&limit=", 1)
+    return wrk.format("GET", path)
+  end
   return wrk.format("GET", paths[i])
 end
 """
@@ -120,7 +137,8 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 
 
-def drive_wrk(url: str, queries: list[str], concurrency: int, seconds: float, workdir: Path) -> dict[str, Any]:
+def drive_wrk(url: str, queries: list[str], concurrency: int, seconds: float, workdir: Path,
+              new_every: int = 0, pace_rps: float = 0.0) -> dict[str, Any]:
     """Debian's wrk (C, event loop): far less overhead than a Python client on the same two cores."""
     from urllib.parse import quote
 
@@ -130,7 +148,9 @@ def drive_wrk(url: str, queries: list[str], concurrency: int, seconds: float, wo
     lua.write_text(WRK_LUA, encoding="utf-8")
     out = subprocess.run(["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{max(1, int(seconds))}s",
                           "--latency", "-s", str(lua), url], capture_output=True, text=True,
-                         env={**os.environ, "KB_WRK_PATHS": str(paths)}, check=True).stdout
+                         env={**os.environ, "KB_WRK_PATHS": str(paths), "KB_WRK_NEW_EVERY": str(new_every),
+                              "KB_WRK_PAUSE_MS": str(round(concurrency / pace_rps * 1000) if pace_rps else 0)},
+                         check=True).stdout
     lat = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", out, re.M))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -139,7 +159,8 @@ def drive_wrk(url: str, queries: list[str], concurrency: int, seconds: float, wo
     return {"concurrency": concurrency, "requests": total, "errors": int(non2xx.group(1)) if non2xx else 0,
             "socket_errors": errors.group(0) if errors else "", "rps": round(rps, 1),
             "p50_ms": round(_ms(lat.get("50", "")), 2), "p90_ms": round(_ms(lat.get("90", "")), 2),
-            "p99_ms": round(_ms(lat.get("99", "")), 2), "server_p50_ms": None, "tool": "wrk"}
+            "p99_ms": round(_ms(lat.get("99", "")), 2), "server_p50_ms": None, "tool": "wrk",
+            "pace_rps": pace_rps or None}
 
 
 def warm_up(url: str, queries: list[str], connections: int = 8) -> float:
@@ -168,8 +189,11 @@ def main() -> None:
     ap.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX, help="基准索引目录；不存在时自动构建")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 50])
-    ap.add_argument("--cache", nargs="+", choices=["cold", "warm"], default=["cold", "warm"],
-                    help="cold = 响应缓存关闭，每个请求都重新排序；warm = 计时前每个进程已回答过每条查询")
+    ap.add_argument("--pace", type=float, default=0.0,
+                    help="每秒请求数目标（只用 wrk）：每个连接收到回答后等 并发数/目标 秒再发下一个；0 = 尽快发（饱和）")
+    ap.add_argument("--cache", nargs="+", choices=["cold", "warm", "mixed"], default=["cold", "warm", "mixed"],
+                    help="cold = 响应缓存关闭，每个请求都重新排序；warm = 计时前每个进程已回答过每条查询；"
+                         "mixed = 同 warm，但每 10 个请求有 1 个是没人问过的新查询")
     ap.add_argument("--seconds", type=float, default=10.0, help="每格最长时间")
     ap.add_argument("--max-requests", type=int, default=5000, help="每格最多请求数")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench_api.json")
@@ -193,14 +217,16 @@ def main() -> None:
         os.environ["KB_SEARCH_CACHE"] = "0" if mode == "cold" else (cache_env or "2048")
         with KbServer(index_dir, None, workers=workers, cwd=index_dir.parent) as srv:
             documents = httpx.get(f"{srv.url}/api/health").json()["documents"]
-            if mode == "warm":
+            if mode in ("warm", "mixed"):
                 console.print(f"预热：{warm_up(srv.url, queries):.1f} s")
             for conc in args.concurrency:
                 load_before = os.getloadavg()[0]
                 if tool == "wrk":
-                    cell = drive_wrk(srv.url, queries, conc, args.seconds, index_dir.parent)
+                    cell = drive_wrk(srv.url, queries, conc, args.seconds, index_dir.parent,
+                                     new_every=10 if mode == "mixed" else 0, pace_rps=args.pace)
                 else:
-                    cell = asyncio.run(drive(srv.url, queries, conc, args.seconds, args.max_requests))
+                    cell = asyncio.run(drive(srv.url, queries, conc, args.seconds, args.max_requests,
+                                             new_every=10 if mode == "mixed" else 0, pace_rps=args.pace))
                 cell["workers"] = workers
                 cell["cache"] = mode
                 cell["loadavg_1m_before"] = round(load_before, 2)
