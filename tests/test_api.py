@@ -593,6 +593,27 @@ def test_index_swap_under_load_loses_no_request(built: dict[str, Path], tmp_path
     assert all(n > 0 for n in counts)
 
 
+def test_cached_answer_follows_an_updated_index(built: dict[str, Path], tmp_path: Path) -> None:
+    """The response cache is keyed by index version: after `kb index` the same request is answered anew."""
+    content, index = tmp_path / "content", tmp_path / "index"
+    shutil.copytree(built["content"], content)
+    shutil.copytree(built["index"], index)
+    word = "qzx8807kb"
+    with KbServer(index, built["site"], cwd=tmp_path) as srv, srv.client() as c:
+        for _ in range(2):  # the second answer comes from the cache
+            assert c.get("/api/search", params={"q": word}).json()["total"] == 0
+        before = c.get("/api/health").json()["built_at"]
+        page = content / "manuals" / "balance-and-recharge.md"
+        page.write_text(page.read_text(encoding="utf-8") + f"\n\n测试代码 {word} 出现在这里。\n", encoding="utf-8")
+        time.sleep(1.1)  # built_at has one-second resolution
+        run_kb("index", "--content", str(content), "--index-dir", str(index))
+        deadline = time.monotonic() + 5
+        while c.get("/api/health").json()["built_at"] == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        body = c.get("/api/search", params={"q": word}).json()
+        assert body["total"] >= 1 and "balance-and-recharge" in body["hits"][0]["url"]
+
+
 def test_analytics_records_queries_without_client_address(server: KbServer, built: dict[str, Path]) -> None:
     queries = {"印尼 回填率": False, "SenderID 申请被拒": False, "鼹鼹鼹 xyzzyq": True}
     with server.client() as c:
