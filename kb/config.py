@@ -140,23 +140,24 @@ class ContentRoot:
             if base.is_dir():
                 out.extend(p for p in base.rglob("*.md")
                            if not any(part.startswith((".", "_")) for part in p.relative_to(base).parts))
-        return sorted(out)
+        return sorted(out, key=lambda p: p.parts)  # the order of Path comparison, without its per-call cost
 
     def page_paths(self) -> list[Path]:
         """Every page of the site: the Markdown files at the top of the root, then the articles."""
         return sorted(p for p in self.path.glob("*.md") if p.is_file()) + self.article_paths()
 
-    def kind_for(self, path: Path) -> str | None:
-        """The kind implied by an article's folder, or None outside the kind folders."""
+    def kind_for(self, path: Path, resolved: bool = False) -> str | None:
+        """The kind implied by an article's folder, or None outside the kind folders. `resolved`: the caller
+        already resolved `path` (saves the per-component stat calls of another resolve)."""
         try:
-            first = path.resolve().relative_to(self.path).parts[0]
+            first = (path if resolved else path.resolve()).relative_to(self.path).parts[0]
         except (ValueError, IndexError):
             return None
         return KIND_FOLDERS.get(first)
 
-    def rel(self, path: Path) -> str:
+    def rel(self, path: Path, resolved: bool = False) -> str:
         try:
-            return path.resolve().relative_to(self.path).as_posix()
+            return (path if resolved else path.resolve()).relative_to(self.path).as_posix()
         except ValueError:
             return path.as_posix()
 

@@ -26,7 +26,7 @@ from kb.fsutil import write_atomic
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.plain import plain_text
 
-SCHEMA_VERSION = "2"  # 2: body_u holds every CJK character (1 dropped the last of each run)
+SCHEMA_VERSION = "3"  # 2: body_u holds every CJK character (1 dropped the last of each run); 3: positions only in PHRASE_FIELDS
 INDEX_VERSION = f"s{SCHEMA_VERSION}-a{ANALYZER_VERSION}"
 TOKENIZER = "kbws"
 CURRENT = "CURRENT"
@@ -37,6 +37,7 @@ GRACE_SECONDS = 60.0
 
 #: analyzed fields: name -> which analysis feeds it
 TEXT_FIELDS = ("title_w", "title_b", "head_w", "body_w", "body_b", "body_u")
+PHRASE_FIELDS = ("title_w", "body_w")
 #: exact-match fields used by filters and facets
 KEYWORD_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
 
@@ -89,8 +90,8 @@ def doc_from_article(article: Any) -> IndexDoc:
 def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
-    for name in TEXT_FIELDS:
-        sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position")
+    for name in TEXT_FIELDS:  # positions only where phrase queries run (synonyms, spaced query parts)
+        sb.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position" if name in PHRASE_FIELDS else "freq")
     for name in KEYWORD_FIELDS:
         sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     sb.add_bytes_field("doc", stored=True)  # JSON: title, kind, url, meta, body, path, hash
@@ -127,6 +128,7 @@ class PreparedDoc:
     url: str
     fields: dict[str, Any]
     path: str = ""  # relative to the content root
+    suggest: dict[str, Any] | None = None  # the title's suggestion entry (pinyin keys), made where it is analyzed
 
     def to_tantivy(self) -> tantivy.Document:
         return tantivy.Document(**self.fields)
@@ -150,7 +152,10 @@ def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
     stored = {"id": doc.id, "title": doc.title, "kind": doc.kind, "url": doc.url, "meta": doc.meta,
               "body": doc.body, "text": text, "path": doc.path, "hash": h}
     fields["doc"] = json.dumps(stored, ensure_ascii=False, default=str).encode()
-    return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields, doc.path)
+    from kb.suggest import entry
+
+    return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields, doc.path,
+                       entry(doc.title, "title", analyzer))
 
 
 def to_tantivy(doc: IndexDoc, analyzer: Analyzer) -> tantivy.Document:
@@ -309,6 +314,7 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
             writer = index.writer(heap_size=128_000_000, num_threads=2)
             hashes: dict[str, str] = {}
             titles: list[dict[str, Any]] = []
+            keys: list[dict[str, Any]] = []  # pinyin keys the workers computed
             for doc in _prepared(articles, analyzer):
                 if progress:
                     progress(1)
@@ -317,9 +323,11 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
                 writer.add_document(doc.to_tantivy())
                 hashes[doc.id] = doc.hash
                 titles.append({"id": doc.id, "title": doc.title, "url": doc.url, "visibility": doc.visibility})
+                if doc.suggest:
+                    keys.append(doc.suggest)
             writer.commit()
             writer.wait_merging_threads()
-            info = _finish(vdir, hashes, analyzer, audience, titles)
+            info = _finish(vdir, hashes, analyzer, audience, titles, keys)
         except BaseException:
             _discard(writer, vdir)
             raise
@@ -329,14 +337,15 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
 
 
 def _finish(vdir: Path, hashes: dict[str, str], analyzer: Analyzer, audience: str,
-            titles: list[dict[str, Any]]) -> IndexInfo:
+            titles: list[dict[str, Any]], keys: list[dict[str, Any]] | None = None) -> IndexInfo:
     from kb.suggest import build_suggestions
 
     write_atomic(vdir / ANALYZER_FILE, json.dumps(analyzer.to_config(), ensure_ascii=False))
     try:
         previous = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))  # an in-place update
     except (OSError, ValueError):
-        previous = None
+        previous = []
+    previous += keys or []
     write_atomic(vdir / SUGGEST_FILE, json.dumps(build_suggestions(titles, analyzer, previous), ensure_ascii=False))
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     meta = {"version": INDEX_VERSION, "doc_count": len(hashes), "built_at": built_at,

@@ -275,7 +275,8 @@ def load_article(path: Path, root: Any) -> Article:
     hit = _CACHE.get(path)
     if hit is not None and hit[0] == key:
         return hit[1]
-    article = parse_article(path, root.rel(path), path.read_bytes(), root.kind_for(path), limit)
+    rel, kind = root.rel(path, resolved=True), root.kind_for(path, resolved=True)
+    article = parse_article(path, rel, path.read_bytes(), kind, limit)
     if len(_CACHE) > 50_000:
         _CACHE.clear()
     _CACHE[path] = (key, article)
