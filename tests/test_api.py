@@ -695,3 +695,18 @@ def test_facets_can_be_skipped_and_bad_flag_is_400(api: httpx.Client) -> None:
     assert r.status_code == 200 and r.json()["facets"] == {}
     assert api.get("/api/search", params={"q": "回填率"}).json()["facets"]
     _assert_json_error(api.get("/api/search", params={"q": "回填率", "facets": "maybe"}), 400, "invalid_parameter")
+
+
+def test_response_cache_is_bounded_in_entries_and_bytes() -> None:
+    from kb.api import ResponseCache
+
+    cache = ResponseCache(3, max_bytes=10)
+    cache.put(("a",), (b"12345", 1))
+    cache.put(("b",), (b"12345", 1))
+    cache.put(("c",), (b"1", 1))  # over 10 bytes: the least recently used entry goes
+    assert cache.get(("a",)) is None and cache.get(("b",)) is not None and cache.bytes == 6
+    cache.put(("big",), (b"x" * 11, 1))  # larger than the whole budget: not kept
+    assert cache.get(("big",)) is None
+    for k in ("d", "e"):
+        cache.put((k,), (b"1", 1))
+    assert len(cache._items) == 3 and cache.get(("c",)) is None  # b was read after c: c goes first
