@@ -148,11 +148,6 @@ def _json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _hit_dict(h: Any) -> dict[str, Any]:
-    return {"id": h.id, "title": h.title, "kind": h.kind, "url": h.url, "score": h.score, "snippet": h.snippet,
-            "meta": h.meta}
-
-
 class KbApp:
     def __init__(self, index_dir: Path, site_dir: Path | None, token: str | None,
                  analytics: Any | None = None, reload_interval: float = 0.25) -> None:
@@ -171,7 +166,7 @@ class KbApp:
             from kb.search import Searcher
 
             try:
-                self._searcher = Searcher(self.index_dir, cache_size=0)  # the API caches encoded responses
+                self._searcher = Searcher(self.index_dir)
             except (IndexError_, OSError, ValueError) as e:
                 raise ApiError(503, "index_unavailable", f"搜索索引不可用：{e}") from None
         return self._searcher
@@ -228,7 +223,7 @@ class KbApp:
             res = await asyncio.to_thread(searcher.search, q, limit=limit, page=page, filters=filters,
                                           include_internal=internal, facets=want_facets)
             cached = (_json({"query": res.query, "total": res.total, "page": page, "limit": limit,
-                             "hits": [_hit_dict(h) for h in res.hits], "facets": res.facets}), res.total)
+                             "hits": [vars(h) for h in res.hits], "facets": res.facets}), res.total)
             self.cache.put(key, cached)
         rest, total = cached
         took_ms = round((time.perf_counter() - t0) * 1000, 3)
@@ -277,7 +272,7 @@ class KbApp:
         hits = await asyncio.to_thread(self.searcher.similar, text, kind=kind, limit=limit,
                                        include_internal=self.authorized(request))
         return JSONResponse({"took_ms": round((time.perf_counter() - t0) * 1000, 3), "total": len(hits),
-                             "hits": [_hit_dict(h) for h in hits]})
+                             "hits": [vars(h) for h in hits]})
 
     async def article(self, request: Request) -> Response:
         if request.query_params:

@@ -23,6 +23,7 @@ from typing import Any
 import tantivy
 
 from kb.fsutil import write_atomic
+from kb.suggest import build_suggestions, entry
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.plain import plain_text
 
@@ -152,14 +153,8 @@ def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
     stored = {"id": doc.id, "title": doc.title, "kind": doc.kind, "url": doc.url, "meta": doc.meta,
               "body": doc.body, "text": text, "path": doc.path, "hash": h}
     fields["doc"] = json.dumps(stored, ensure_ascii=False, default=str).encode()
-    from kb.suggest import entry
-
     return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields, doc.path,
                        entry(doc.title, "title", analyzer))
-
-
-def to_tantivy(doc: IndexDoc, analyzer: Analyzer) -> tantivy.Document:
-    return prepare(doc, analyzer).to_tantivy()
 
 
 # -- parallel preparation from files ----------------------------------------------------------------
@@ -337,16 +332,16 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
 
 
 def _finish(vdir: Path, hashes: dict[str, str], analyzer: Analyzer, audience: str,
-            titles: list[dict[str, Any]], keys: list[dict[str, Any]] | None = None) -> IndexInfo:
-    from kb.suggest import build_suggestions
-
+            titles: list[dict[str, Any]], keys: list[dict[str, Any]]) -> IndexInfo:
+    """Write the analyzer, suggestions and metadata of a version. Suggestion keys (pinyin) are reused from
+    `keys` (made with the documents) and from the version's own file (an in-place update)."""
     write_atomic(vdir / ANALYZER_FILE, json.dumps(analyzer.to_config(), ensure_ascii=False))
     try:
-        previous = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))  # an in-place update
+        known = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        previous = []
-    previous += keys or []
-    write_atomic(vdir / SUGGEST_FILE, json.dumps(build_suggestions(titles, analyzer, previous), ensure_ascii=False))
+        known = []
+    write_atomic(vdir / SUGGEST_FILE,
+                 json.dumps(build_suggestions(titles, analyzer, known + keys), ensure_ascii=False))
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     meta = {"version": INDEX_VERSION, "doc_count": len(hashes), "built_at": built_at,
             "content_hash": _content_hash(hashes), "audience": audience, "hashes": hashes}
@@ -395,9 +390,12 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
         for doc_id in [*removed, *(d.id for d in changed)]:
             writer.delete_documents_by_term("id", doc_id)
         seen: set[str] = set()
+        keys: list[dict[str, Any]] = []  # suggestion keys of the changed titles, made once with the document
         for d in changed:
             if d.id not in seen:
-                writer.add_document(to_tantivy(d, analyzer))
+                prepared = prepare(d, analyzer)
+                writer.add_document(prepared.to_tantivy())
+                keys += [prepared.suggest] if prepared.suggest else []
                 seen.add(d.id)
         writer.commit()
         writer.wait_merging_threads()
@@ -405,7 +403,7 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
                   for d in docs if d.id in new]
         titles += [{"id": doc_id, "title": k["title"], "url": k["url"], "visibility": k["visibility"]}
                    for doc_id, k in (known or {}).items() if doc_id in new and doc_id not in parsed]
-        return _finish(vdir, new, analyzer, audience, titles)
+        return _finish(vdir, new, analyzer, audience, titles, keys)
 
 
 def open_current(index_dir: Path) -> tuple[tantivy.Index, Path, dict[str, Any]]:

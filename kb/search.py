@@ -8,13 +8,12 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
 import re
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +85,9 @@ class _State:
 
 
 class Searcher:
-    def __init__(self, index_dir: Path | str, analyzer: Analyzer | None = None, weights: Weights = WEIGHTS,
-                 cache_size: int | None = None) -> None:
+    def __init__(self, index_dir: Path | str, analyzer: Analyzer | None = None, weights: Weights = WEIGHTS) -> None:
         self.index_dir = Path(index_dir)
         self.weights = weights
-        self.cache_size = int(os.environ.get("KB_SEARCH_CACHE", "1024")) if cache_size is None else cache_size
-        self._cache: OrderedDict[tuple[Any, ...], SearchResults] = OrderedDict()
         self._fixed_analyzer = analyzer
         self._lock = threading.Lock()
         self._state = self._load()
@@ -219,32 +215,9 @@ class Searcher:
 
     def search(self, q: str, *, limit: int = 10, page: int = 1, filters: Mapping[str, Any] | None = None,
                include_internal: bool = False, facets: bool = True, snippets: bool = True) -> SearchResults:
-        """Ranked hits with snippets and facet counts. Results are kept in a small LRU cache keyed by the
-        index version, so repeated queries (search-as-you-type, popular questions) cost microseconds
-        and a swapped index never serves stale results."""
+        """Ranked hits with snippets and facet counts. (`kb serve` caches whole responses by index version.)"""
         t0 = time.perf_counter()
         st = self._state
-        key = None
-        if self.cache_size:
-            fkey = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else (v,))
-                                for k, v in (filters or {}).items() if v not in (None, "", [], ())))
-            key = (st.stamp, q, limit, page, fkey, include_internal, facets, snippets)
-            with self._lock:
-                hit = self._cache.get(key)
-                if hit is not None:
-                    self._cache.move_to_end(key)
-            if hit is not None:
-                return replace(hit, took_ms=_ms(t0))
-        res = self._search(st, q, limit, page, filters, include_internal, facets, snippets, t0)
-        if key is not None:
-            with self._lock:
-                self._cache[key] = res
-                if len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return res
-
-    def _search(self, st: _State, q: str, limit: int, page: int, filters: Mapping[str, Any] | None,
-                include_internal: bool, facets: bool, snippets: bool, t0: float) -> SearchResults:
         qt = st.analyzer.query_terms(q or "")
         main = self._text_query(st, qt)
         if q.strip() and main is None:

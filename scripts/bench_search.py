@@ -90,7 +90,7 @@ def latency(index_dir: Path, queries: list[dict], passes: int = 3) -> dict[str, 
     sys.path.insert(0, str(ROOT))
     from kb.search import Searcher
 
-    s = Searcher(index_dir, cache_size=0)
+    s = Searcher(index_dir)
     texts = [q["text"] for q in queries]
     out: dict[str, float] = {}
     for name, fn in (("rank", lambda q: s.search_ids(q, limit=10)),
