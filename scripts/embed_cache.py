@@ -23,12 +23,15 @@ def main() -> None:
     ap.add_argument("content")
     ap.add_argument("cache")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--shard", default="0/1", help="i/n: embed every n-th chunk from the i-th (parallel runs)")
     args = ap.parse_args()
     root = ContentRoot.load(args.content)
     arts, _ = load_articles(root)
     texts = [c.text for a in arts if a.kind and not a.is_index
              for c in chunks(a.title, a.body, str(a.meta.get("summary") or ""))]
-    print(f"{len(arts)} articles, {len(texts)} chunks", flush=True)
+    i, n = (int(x) for x in args.shard.split("/"))
+    texts = texts[i::n]
+    print(f"{len(arts)} articles, {len(texts)} chunks in shard {args.shard}", flush=True)
     cache = VectorCache(args.cache)
     emb = LocalE5(threads=args.threads)
     t0 = time.time()
