@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kb.dates import sqlite_offset
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queries (
     ts REAL NOT NULL, query TEXT NOT NULL, filters TEXT NOT NULL, total INTEGER NOT NULL,
@@ -65,8 +67,8 @@ def query_report(path: Path, since: float | None = None, top: int = 20) -> dict[
             "SELECT query, COUNT(*) n FROM queries WHERE ts >= ? AND zero = 1 AND query != '' "
             "GROUP BY query ORDER BY n DESC, query LIMIT ?", (since, top)).fetchall()
         days = db.execute(
-            "SELECT date(ts, 'unixepoch', '+8 hours') d, COUNT(*), SUM(zero) FROM queries WHERE ts >= ? "
-            "GROUP BY d ORDER BY d", (since,)).fetchall()
+            "SELECT date(ts, 'unixepoch', ?) d, COUNT(*), SUM(zero) FROM queries WHERE ts >= ? "
+            "GROUP BY d ORDER BY d", (sqlite_offset(), since)).fetchall()
     finally:
         db.close()
     return {

@@ -37,7 +37,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from kb.config import KINDS
+from kb.kinds import CASE_CATEGORIES as CATEGORIES
+from kb.kinds import KIND_NAMES as KINDS
+from kb.kinds import STATUSES
 
 log = logging.getLogger("kb.api")
 
@@ -48,8 +50,6 @@ MAX_TEXT = 20_000
 MAX_BODY = 256 * 1024
 SEARCH_PARAMS = {"q", "limit", "page", "kind", "tag", "category", "subcategory", "country", "owner", "status",
                  "facets"}
-STATUSES = ("draft", "published", "archived")
-CATEGORIES = ("客户问题", "技术问题", "业务问题", "沟通问题")
 
 
 #: known endpoints and their methods, so a wrong method gets 405 rather than 404

@@ -13,16 +13,13 @@ from typing import Any
 
 import yaml
 
+from kb import kinds
+
 KB_DIR = "_kb"
-#: folder under the content root -> article kind
-KIND_FOLDERS: dict[str, str] = {"manuals": "manual", "senderid": "senderid", "cases": "case"}
 #: pages the build generates (kb/pages.py); links to them are valid though no file exists
 GENERATED_PAGES: frozenset[str] = frozenset({
-    "tags.md", "senderid/matrix.md", "cases/by-category.md", "cases/by-month.md", "reports/index.md",
-    "search/index.md",
+    "tags.md", "reports/index.md", "search/index.md", *(p for k in kinds.KINDS for p in k.nav_pages),
 })
-KINDS: tuple[str, ...] = ("manual", "senderid", "case")
-KIND_LABELS: dict[str, str] = {"manual": "操作手册", "senderid": "Sender ID 指南", "case": "已解决案例"}
 
 
 class ConfigError(Exception):
@@ -68,6 +65,8 @@ class Settings:
     max_file_bytes: int = 1_000_000
     max_lead_time_days: int = 365
     site_name: str = "短信平台支持知识库"
+    #: the team's clock (IANA name): naive times, "today", report months; kb.dates reads it
+    timezone: str = "Asia/Shanghai"
 
 
 def _read_yaml(path: Path) -> Any:
@@ -130,13 +129,19 @@ class ContentRoot:
             if not hasattr(settings, key):
                 raise ConfigError(kb / "config.yml", f"未知设置 {key!r}")
             setattr(settings, key, value)
+        from kb.dates import team_tz
+
+        try:
+            team_tz(str(settings.timezone))
+        except (ValueError, KeyError) as e:  # ZoneInfoNotFoundError is a KeyError
+            raise ConfigError(kb / "config.yml", f"未知时区 {settings.timezone!r}，例如 Asia/Shanghai") from e
         return cls(root, owners, glossary, schemas, settings)
 
     def article_paths(self) -> list[Path]:
         """Every Markdown file under a kind folder, sorted, skipping _-prefixed folders."""
         out: list[Path] = []
-        for folder in KIND_FOLDERS:
-            base = self.path / folder
+        for kind in kinds.KINDS:
+            base = self.path / kind.folder
             if base.is_dir():
                 out.extend(p for p in base.rglob("*.md")
                            if not any(part.startswith((".", "_")) for part in p.relative_to(base).parts))
@@ -153,13 +158,20 @@ class ContentRoot:
             first = (path if resolved else path.resolve()).relative_to(self.path).parts[0]
         except (ValueError, IndexError):
             return None
-        return KIND_FOLDERS.get(first)
+        return kinds.folder_kind(first)
 
     def rel(self, path: Path, resolved: bool = False) -> str:
         try:
             return (path if resolved else path.resolve()).relative_to(self.path).as_posix()
         except ValueError:
             return path.as_posix()
+
+    @property
+    def tz(self) -> Any:
+        """The team's timezone as this root configures it (`timezone` in _kb/config.yml)."""
+        from kb.dates import team_tz
+
+        return team_tz(str(self.settings.timezone))
 
     @cached_property
     def schema_registry(self) -> Any:

@@ -11,15 +11,16 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kb import dates
 from kb.config import KB_DIR
+from kb.kinds import BY_NAME
 
-KIND_DIRS = {"manual": "manuals", "senderid": "senderid", "case": "cases"}
 _ID_OK = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
@@ -72,7 +73,7 @@ def front_matter(kind: str, rec: dict[str, Any], doc_id: str, title: str, owner:
     if kind == "manual":
         fm["product"] = str(rec.get("product") or "导入")
     elif kind == "case":
-        now = datetime.now(UTC).astimezone().replace(microsecond=0).isoformat()
+        now = dates.format_timestamp(dates.now())
         fm.update({"customer": rec.get("customer") or "某客户", "category": rec.get("category") or "客户问题",
                    "subcategory": rec.get("subcategory") or "其他", "severity": rec.get("severity") or "medium",
                    "channel": rec.get("channel") or "其他", "reported_at": str(rec.get("reported_at") or now),
@@ -115,11 +116,11 @@ def import_jsonl(path: Path, kind: str, out: Path, owner: str | None = None,
     if owner is None:
         owners = yaml.safe_load((out / KB_DIR / "owners.yml").read_text(encoding="utf-8")) or {}
         owner = next(iter(owners), "unknown")
-    folder = out / KIND_DIRS[kind]
+    folder = out / BY_NAME[kind].folder
     folder.mkdir(exist_ok=True)
     result = ImportResult(out=out)
     seen: set[str] = set()
-    today = today or date.today()
+    today = today or dates.today()
     for n, rec, reason in iter_records(path):
         if progress:
             progress(1)

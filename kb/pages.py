@@ -13,12 +13,10 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
 
-from kb.config import KIND_LABELS, ContentRoot
+from kb import dates
+from kb.config import ContentRoot
+from kb.kinds import CASE_CATEGORIES, SENDER_TYPE_LABELS, SEVERITY_LABELS, label
 from kb.model import Article, slugify
-
-CATEGORIES = ("客户问题", "技术问题", "业务问题", "沟通问题")
-SENDER_TYPES = {"alphanumeric": "字母签名", "numeric": "数字号码", "shortcode": "短代码"}
-SEVERITY = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
 
 
 def _link(from_rel: str, a: Article) -> str:
@@ -35,13 +33,6 @@ def _articles(articles: Iterable[Article], kind: str) -> list[Article]:
             and a.meta.get("status") != "draft"]
 
 
-def is_stale(a: Article, today: dt.date | None = None) -> bool:
-    from kb.checks.meta import parse_date
-
-    review = parse_date(a.meta.get("review_by"))
-    return bool(review and review < (today or dt.date.today()))
-
-
 def tags_page(articles: Iterable[Article], rel: str = "tags.md") -> str:
     by_tag: dict[str, list[Article]] = defaultdict(list)
     for a in articles:
@@ -53,7 +44,7 @@ def tags_page(articles: Iterable[Article], rel: str = "tags.md") -> str:
         out += [f"## {tag}", ""]
         for a in sorted(by_tag[tag], key=lambda a: a.title):
             out.append(f"- [{_esc(a.title)}]({_link(rel, a)}) <span class=\"kb-kind kb-kind-{a.kind}\">"
-                       f"{KIND_LABELS.get(a.kind or '', '')}</span>")
+                       f"{label(a.kind)}</span>")
         out.append("")
     return "\n".join(out)
 
@@ -76,7 +67,7 @@ def senderid_matrix(articles: Iterable[Article], rel: str = "senderid/matrix.md"
         docs = "<br>".join(_esc(d) for d in m.get("documents") or []) or "—"
         rest = "<br>".join(_esc(r) for r in m.get("restrictions") or []) or "—"
         lv = str(m.get("last_verified", "—"))
-        out.append(f"| [{_esc(name)}]({_link(rel, a)}) | {SENDER_TYPES.get(m.get('sender_type'), '—')} | {reg} "
+        out.append(f"| [{_esc(name)}]({_link(rel, a)}) | {SENDER_TYPE_LABELS.get(m.get('sender_type'), '—')} | {reg} "
                    f"| {m.get('lead_time_days', '—')} | {docs} | {rest} | {lv} |")
     return "\n".join(out) + "\n"
 
@@ -85,7 +76,7 @@ def _case_line(rel: str, a: Article) -> str:
     m = a.meta
     date = str(m.get("reported_at", ""))[:10]
     return (f"| {date} | [{_esc(a.title)}]({_link(rel, a)}) | {_esc(m.get('subcategory', ''))} "
-            f"| {SEVERITY.get(m.get('severity'), '')} |")
+            f"| {SEVERITY_LABELS.get(m.get('severity'), '')} |")
 
 
 def cases_by_category(articles: Iterable[Article], rel: str = "cases/by-category.md") -> str:
@@ -94,7 +85,7 @@ def cases_by_category(articles: Iterable[Article], rel: str = "cases/by-category
     groups: dict[str, list[Article]] = defaultdict(list)
     for a in cases:
         groups[str(a.meta.get("category", "未分类"))].append(a)
-    order = [c for c in CATEGORIES if c in groups] + sorted(set(groups) - set(CATEGORIES))
+    order = [c for c in CASE_CATEGORIES if c in groups] + sorted(set(groups) - set(CASE_CATEGORIES))
     for cat in order:
         items = sorted(groups[cat], key=lambda a: str(a.meta.get("reported_at", "")), reverse=True)
         out += [f"## {cat}（{len(items)}）", "", "| 报告日期 | 案例 | 子类 | 严重程度 |", "|---|---|---|---|"]
@@ -126,16 +117,20 @@ def article_header(a: Article, root: ContentRoot, page_url: str, today: dt.date 
     m = a.meta
     owner = root.owners.get(str(m.get("owner", "")))
     parts = [f'<span class="kb-kind kb-kind-{html.escape(a.kind or "")}">'
-             f'{KIND_LABELS.get(a.kind or "", a.kind or "")}</span>']
+             f'{html.escape(label(a.kind))}</span>']
     if a.visibility == "internal":
         parts.append('<span class="kb-badge kb-internal" title="仅内部可见">内部</span>')
     if m.get("status") == "draft":
         parts.append('<span class="kb-badge kb-draft">草稿</span>')
     elif m.get("status") == "archived":
         parts.append('<span class="kb-badge kb-draft">已归档</span>')
-    if is_stale(a, today):
-        parts.append(f'<span class="kb-badge kb-stale" title="复核日期 {html.escape(str(m.get("review_by")))} '
-                     f'已过">待复核</span>')
+    day = today or dates.today(root.tz)
+    review = dates.review_overdue(a, day)
+    verified = dates.verification_overdue(a, day, root.settings.senderid_verify_days)
+    if review or verified:
+        why = f"复核日期 {review.isoformat()} 已过" if review else \
+            f"最近核实 {verified.isoformat() if verified else ''} 已超过 {root.settings.senderid_verify_days} 天"
+        parts.append(f'<span class="kb-badge kb-stale" title="{html.escape(why)}">待复核</span>')
     if owner:
         team = f"（{html.escape(owner.team)}）" if owner.team else ""
         parts.append(f'<span class="kb-owner">负责人：{html.escape(owner.name)}{team}</span>')
@@ -148,7 +143,7 @@ def article_header(a: Article, root: ContentRoot, page_url: str, today: dt.date 
     if a.kind == "case":
         bits = [str(m.get(k)) for k in ("category", "subcategory") if m.get(k)]
         if m.get("severity"):
-            bits.append("严重程度 " + SEVERITY.get(str(m["severity"]), str(m["severity"])))
+            bits.append("严重程度 " + SEVERITY_LABELS.get(str(m["severity"]), str(m["severity"])))
         if bits:
             parts.append(f'<span class="kb-case">{html.escape(" · ".join(bits))}</span>')
     if a.kind == "senderid" and m.get("last_verified"):

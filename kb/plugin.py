@@ -10,7 +10,6 @@ on_post_build     static search index for the site search (same analyzer as the 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from kb import pages
+from kb import dates, kinds, pages
 from kb.config import ContentRoot
 from kb.model import Article, load_article
 
@@ -115,13 +114,11 @@ class KbPlugin(BasePlugin[KbConfig]):
             from kb.reports import reports_markdown
 
             assert self.root is not None
-            generated["reports/index.md"] = reports_markdown(visible, self.root, dt.date.today())
-        from kb.config import KIND_FOLDERS, KIND_LABELS
-
-        for folder, kind in KIND_FOLDERS.items():  # every section has a landing page
-            if any(f.src_uri.startswith(folder + "/") for f in files) and not files.get_file_from_path(
-                    f"{folder}/index.md"):
-                generated[f"{folder}/index.md"] = f"# {KIND_LABELS[kind]}\n"
+            generated["reports/index.md"] = reports_markdown(visible, self.root, dates.today(self.root.tz))
+        for kind in kinds.KINDS:  # every section has a landing page
+            if any(f.src_uri.startswith(kind.folder + "/") for f in files) and not files.get_file_from_path(
+                    kind.index_page):
+                generated[kind.index_page] = f"# {kind.label}\n"
         for uri, text in generated.items():
             if files.get_file_from_path(uri) is None:
                 f = File.generated(config, uri, content=text)
@@ -159,9 +156,8 @@ class KbPlugin(BasePlugin[KbConfig]):
         nav: list[Any] = []
         if "index.md" in have:
             nav.append({"首页": "index.md"})
-        nav.append({"操作手册": section("manuals", [], True)})
-        nav.append({"Sender ID 指南": section("senderid", ["senderid/matrix.md"], True)})
-        nav.append({"已解决案例": section("cases", ["cases/by-category.md", "cases/by-month.md"], False)})
+        for kind in kinds.KINDS:
+            nav.append({kind.label: section(kind.folder, list(kind.nav_pages), kind.list_in_nav)})
         for label, uri in (("报表", "reports/index.md"), ("标签", "tags.md"), ("搜索", "search/index.md")):
             if uri in have:
                 nav.append({label: uri})

@@ -14,13 +14,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kb.checks.meta import parse_date, parse_datetime
-from kb.config import KIND_LABELS, ContentRoot
+from kb import dates
+from kb.config import ContentRoot
+from kb.dates import local_date, parse_date, parse_datetime
+from kb.kinds import CASE_CATEGORIES as CATEGORIES
+from kb.kinds import SEVERITY_LABELS as SEVERITY
+from kb.kinds import label as kind_label
 from kb.model import Article
-from kb.pages import CATEGORIES, SEVERITY
 
-#: the team works in UTC+8; a case belongs to the month it was reported in that zone
-TEAM_TZ = dt.timezone(dt.timedelta(hours=8))
 REVIEW_WINDOW_DAYS = 30
 TREND_MONTHS = 3
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -51,10 +52,6 @@ def _documents(articles: Iterable[Article]) -> list[Article]:
 
 def _cases(articles: Iterable[Article]) -> list[Article]:
     return [a for a in _documents(articles) if a.kind == "case"]
-
-
-def _month(t: dt.datetime) -> str:
-    return t.astimezone(TEAM_TZ).strftime("%Y-%m")
 
 
 def _month_range(first: str, last: str) -> list[str]:
@@ -106,7 +103,7 @@ def case_report(articles: Iterable[Article], since: dt.date | None = None,
     `since` keeps cases reported on or after that date (UTC+8). Trends compare the last
     TREND_MONTHS months up to `today` (default: the current date) with the months before.
     """
-    today = today or dt.date.today()
+    today = today or dates.today()
     skipped: list[dict[str, str]] = []
     rows: list[tuple[Article, dt.datetime]] = []
     for a in _cases(articles):
@@ -114,7 +111,7 @@ def case_report(articles: Iterable[Article], since: dt.date | None = None,
         if reported is None:
             skipped.append({"path": a.rel, "reason": "reported_at 缺失或无法解析"})
             continue
-        if since and reported.astimezone(TEAM_TZ).date() < since:
+        if since and local_date(reported) < since:
             continue
         rows.append((a, reported))
 
@@ -133,7 +130,7 @@ def case_report(articles: Iterable[Article], since: dt.date | None = None,
         cat = str(m.get("category") or "未分类")
         sub = str(m.get("subcategory") or "未分类")
         sev = str(m.get("severity") or "unknown")
-        month = _month(reported)
+        month = dates.month_of(reported)
         by_month[month][cat][sub] += 1
         by_category[cat] += 1
         by_subcategory[sub] += 1
@@ -274,7 +271,7 @@ def owner_report(articles: Iterable[Article], root: ContentRoot, today: dt.date,
             continue
         if a.kind == "case" and since:
             reported = parse_datetime(a.meta.get("reported_at"))
-            if reported is None or reported.astimezone(TEAM_TZ).date() < since:
+            if reported is None or local_date(reported) < since:
                 continue
         r = row(oid)
         r["articles"] += 1
@@ -523,7 +520,7 @@ def freshness_markdown(report: dict[str, Any], page: str | None = REPORT_PAGE) -
     link = _linker(page)
 
     def kind(k: str | None) -> str:
-        return KIND_LABELS.get(k or "", k or "")
+        return kind_label(k)
 
     out = ["## 待复核与过期文章", "", f"统计日期 {report['today']}。", "",
            f"### 已过复核日期（{len(report['stale'])}）", ""]

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kb import kinds
 from kb.fsutil import swap_dir
 from kb.search import WEIGHTS, Weights
 from kb.text import ANALYZER_VERSION, Analyzer
@@ -176,6 +177,7 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         "synonym": weights.synonym, "inner_b": weights.inner_b, "join_b": weights.join_b, "sub_w": weights.sub_w,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "stop": sorted(STOP_WORDS), "synonyms": analyzer.synonym_groups,
+        "kinds": kinds.LABELS,
         "filters": {name: sorted({k.split("=", 1)[1] for k in filters if k.startswith(f"f:{name}=")})
                     for name in FILTERS},
     }

@@ -26,17 +26,16 @@ import yaml
 
 from kb.checks.body import check_sensitive
 from kb.config import ContentRoot
+from kb.dates import format_timestamp, parse_timestamp
+from kb.kinds import CASE_CATEGORIES as CATEGORIES
+from kb.kinds import CHANNELS, SEVERITIES
 from kb.mask import Masker
 from kb.model import Article
 
-TZ_CN = dt.timezone(dt.timedelta(hours=8))
 FIELDS = ("id", "title", "symptom", "cause", "solution", "customer", "category", "subcategory", "severity",
           "channel", "owner", "reported_at", "first_response_at", "resolved_at")
 REQUIRED = ("id", "title", "reported_at")
 TIME_FIELDS = ("reported_at", "first_response_at", "resolved_at")
-CATEGORIES = ("客户问题", "技术问题", "业务问题", "沟通问题")
-SEVERITIES = ("low", "medium", "high", "critical")
-CHANNELS = ("工单", "邮件", "电话", "微信", "企业微信", "钉钉", "即时通讯", "其他")
 BUILTIN_DEFAULTS = {"category": "客户问题", "severity": "medium", "channel": "其他", "subcategory": "其他",
                     "customer": "某客户"}
 PLACEHOLDER = "（待补充）"
@@ -212,45 +211,6 @@ def iter_source(path: Path, mapping: TicketMapping) -> Iterator[SourceRow]:
     if Path(path).suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return iter_jsonl(path)
     return iter_csv(path, [mapping.columns[f] for f in REQUIRED])
-
-
-# --- timestamps --------------------------------------------------------------------------------
-
-_EPOCH = re.compile(r"(\d{9,10})(?:\.\d+)?|(\d{13})")
-_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-                  r"(?:(?:\s+|T|\s*)(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?\s*秒?|\s*分)?)?"
-                  r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?")
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-
-
-def parse_timestamp(value: str) -> dt.datetime:
-    """Mixed export formats -> aware datetime; naive times are UTC+8. Raises ValueError."""
-    s = unicodedata.normalize("NFKC", value).strip()
-    if m := _EPOCH.fullmatch(s):
-        secs = float(s) if m.group(1) else int(s) / 1000
-        out = dt.datetime.fromtimestamp(secs, dt.UTC)
-    elif m := _YMD.fullmatch(s):
-        y, mo, d, h, mi, sec, tz = m.groups()
-        tzinfo: dt.tzinfo = TZ_CN
-        if tz == "Z":
-            tzinfo = dt.UTC
-        elif tz:
-            digits = tz[1:].replace(":", "")
-            off = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-            tzinfo = dt.timezone(off if tz[0] == "+" else -off)
-        out = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0), tzinfo=tzinfo)
-    elif m := _DMY.fullmatch(s):
-        d, mo, y, h, mi, sec = m.groups()
-        out = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0), tzinfo=TZ_CN)
-    else:
-        raise ValueError(f"无法识别的时间格式 {value!r}")
-    if not 2000 <= out.astimezone(TZ_CN).year <= 2099:
-        raise ValueError(f"时间 {value!r} 不在 2000–2099 年之间")
-    return out.astimezone(TZ_CN)
-
-
-def format_timestamp(t: dt.datetime) -> str:
-    return t.astimezone(TZ_CN).strftime("%Y-%m-%dT%H:%M:%S+08:00")
 
 
 # --- one row -> one case -----------------------------------------------------------------------

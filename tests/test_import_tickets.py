@@ -20,9 +20,10 @@ from kb.checks import ERROR, run_checks
 from kb.checks.body import _EMAIL, _PHONE_CN, _PHONE_E164
 from kb.cli import main
 from kb.config import ContentRoot
+from kb.dates import parse_timestamp
 from kb.mask import Masker, mask_customer_name
 from kb.model import load_article
-from kb.tickets import REASONS, TicketImportError, TicketMapping, import_tickets, parse_timestamp
+from kb.tickets import REASONS, TicketImportError, TicketMapping, import_tickets
 
 REPO = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).resolve().parent / "fixtures" / "tickets"

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from kb import dates
 from kb.checks import run_checks
 from kb.cli import COMMANDS, main
 from kb.config import ContentRoot
@@ -126,7 +127,7 @@ def test_output_names_the_file_and_the_next_step(content_copy: Path) -> None:
 def test_common_fields_are_a_draft_due_for_review_in_180_days(content_copy: Path) -> None:
     assert run_new(content_copy, "manual", *REQUIRED["manual"], "--tags", "号码, 短码，号码").exit_code == 0
     meta = front_matter(content_copy / EXPECTED_PATH["manual"])
-    today = dt.date.today()
+    today = dates.today()  # the team's date (UTC+8), not the machine's
     assert meta["status"] == "draft"
     assert meta["visibility"] == "public"
     assert meta["product"] == "短信控制台"
@@ -150,7 +151,7 @@ def test_senderid_country_is_upper_cased_and_quoted(content_copy: Path) -> None:
     assert meta["country"] == "NO"
     assert meta["registration_required"] is True
     assert meta["lead_time_days"] == 5
-    assert meta["last_verified"] == dt.date.today()
+    assert meta["last_verified"] == dates.today()
     assert re.findall(r"^## .*$", text, re.M) == ["## 注册要求", "## 所需材料", "## 限制与注意事项", "## 常见问题"]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kb import dates
 from kb.config import ContentRoot
 from kb.model import Article, ArticleParseError, load_article
 
@@ -100,7 +101,7 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
     targets) always see the whole root, so checking one changed file is still correct."""
     from kb.checks import body, meta
 
-    today = today or dt.date.today()
+    today = today or dates.today(root.tz)
     all_paths = root.page_paths()
     wanted = None if paths is None else {Path(p).resolve() for p in paths}
     out: list[Diagnostic] = []

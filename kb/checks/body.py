@@ -8,11 +8,11 @@ import re
 from dataclasses import dataclass
 
 from kb.checks import Diagnostic, diag
-from kb.checks.meta import parse_date
-from kb.config import GENERATED_PAGES, KIND_FOLDERS, ContentRoot
+from kb.config import GENERATED_PAGES, ContentRoot
+from kb.dates import review_overdue, verification_overdue
+from kb.kinds import BY_FOLDER, BY_NAME
 from kb.model import Article
 
-CASE_SECTIONS = ("现象", "原因", "解决方案")
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 
 
@@ -25,7 +25,7 @@ class LinkContext:
         if rel in self.articles or rel in GENERATED_PAGES:
             return True
         folder, _, name = rel.partition("/")
-        if name == "index.md" and folder in KIND_FOLDERS and (self.root.path / folder).is_dir():
+        if name == "index.md" and folder in BY_FOLDER and (self.root.path / folder).is_dir():
             return True  # the build generates a landing page for a section without one
         p = self.root.path / rel
         return p.is_file() or (p.is_dir() and (p / "index.md").is_file())
@@ -78,7 +78,7 @@ def check_structure(a: Article, ctx: LinkContext) -> list[Diagnostic]:
                             "两者保持一致，站点和搜索结果都使用 title"))
     if (a.meta.get("kind") or a.folder_kind) == "case":
         have = {h.text.strip() for h in a.headings if h.level >= 2}
-        missing = [s for s in CASE_SECTIONS if s not in have]
+        missing = [s for s in BY_NAME["case"].sections if s not in have]
         if missing:
             out.append(diag("KB203", a.rel, h1.line if h1 else a.body_line, 1,
                             "案例缺少小节: " + "、".join(missing),
@@ -161,17 +161,17 @@ def check_sensitive(a: Article) -> list[Diagnostic]:
 
 def check_freshness(a: Article, root: ContentRoot, today: dt.date) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    if not a.has_front_matter or a.meta.get("status") == "archived":
+    if not a.has_front_matter:
         return out
-    review = parse_date(a.meta.get("review_by"))
-    if review and review < today:
+    review = review_overdue(a, today)
+    if review:
         p = a.position_of("review_by", True)
         out.append(diag("KB401", a.rel, p.line, p.column,
                         f"已过复核日期 {review.isoformat()}（{(today - review).days} 天前）",
                         "复核内容后更新 updated 和 review_by"))
-    verified = parse_date(a.meta.get("last_verified"))
     limit = root.settings.senderid_verify_days
-    if (a.meta.get("kind") or a.folder_kind) == "senderid" and verified and (today - verified).days > limit:
+    verified = verification_overdue(a, today, limit)
+    if verified:
         p = a.position_of("last_verified", True)
         out.append(diag("KB402", a.rel, p.line, p.column,
                         f"last_verified 是 {verified.isoformat()}，已超过 {limit} 天",

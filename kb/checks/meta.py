@@ -3,50 +3,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from functools import lru_cache
 from typing import Any
 
 from kb.checks import Diagnostic, diag
-from kb.config import KINDS, ContentRoot
+from kb.config import ContentRoot
+from kb.dates import parse_date, parse_datetime
+from kb.kinds import KIND_NAMES as KINDS
 from kb.model import Article
 
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-DATETIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
 TYPE_LABELS = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true/false",
                "array": "列表", "object": "映射"}
-
-
-def parse_date(value: Any) -> dt.date | None:
-    if not isinstance(value, str) or not DATE_RE.match(value):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def parse_datetime(value: Any) -> dt.datetime | None:
-    """'2024-03-15 09:20', '2024-03-15T09:20:00+08:00', '...Z'. Naive times are taken as UTC+8."""
-    if not isinstance(value, str):
-        return None
-    m = DATETIME_RE.match(value.strip())
-    if not m:
-        return None
-    y, mo, d, h, mi, s, tz = m.groups()
-    try:
-        tzinfo = dt.timezone(dt.timedelta(hours=8))
-        if tz == "Z":
-            tzinfo = dt.UTC
-        elif tz:
-            tz = tz.replace(":", "")
-            sign = 1 if tz[0] == "+" else -1
-            tzinfo = dt.timezone(sign * dt.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])))
-        return dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), tzinfo=tzinfo)
-    except ValueError:
-        return None
 
 
 @lru_cache(maxsize=1)

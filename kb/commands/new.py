@@ -17,21 +17,18 @@ from typing import Any, NoReturn
 import click
 import yaml
 
+from kb import dates
 from kb.cli import content_option
-from kb.config import KIND_FOLDERS, KINDS, ConfigError, ContentRoot
+from kb.config import ConfigError, ContentRoot
+from kb.kinds import BY_NAME, CHANNELS, SENDER_TYPES, SEVERITIES, VISIBILITIES
+from kb.kinds import CASE_CATEGORIES as CATEGORIES
+from kb.kinds import KIND_NAMES as KINDS
 
-KIND_FOLDER: dict[str, str] = {kind: folder for folder, kind in KIND_FOLDERS.items()}
-CST = dt.timezone(dt.timedelta(hours=8))  # the team's clock: naive times are Beijing time
 REVIEW_AFTER_DAYS = 180
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")  # the pattern of `id` in common.schema.json
 ID_MAX = 120
 TITLE_MAX = 120
 
-CATEGORIES = ("客户问题", "技术问题", "业务问题", "沟通问题")
-SEVERITIES = ("low", "medium", "high", "critical")
-CHANNELS = ("工单", "邮件", "电话", "微信", "企业微信", "钉钉", "即时通讯", "其他")
-SENDER_TYPES = ("alphanumeric", "numeric", "shortcode")
-VISIBILITIES = ("public", "internal")
 #: shown when prompting for a country; any ISO 3166-1 alpha-2 code is accepted
 COMMON_COUNTRIES = (
     ("ID", "印度尼西亚"), ("TH", "泰国"), ("VN", "越南"), ("PH", "菲律宾"), ("MY", "马来西亚"),
@@ -174,17 +171,11 @@ def lead_time_parser(max_days: int) -> Callable[[str], int]:
 
 def datetime_parser(option: str) -> Callable[[str], dt.datetime]:
     def parse(value: str) -> dt.datetime:
-        from kb.checks.meta import parse_datetime
-
-        t = parse_datetime(value.strip())
+        t = dates.parse_datetime(value.strip())
         if t is None:
             _fail(f"{option} 的时间 {value.strip()!r} 无效，应写成 2026-11-20 09:30 或 2026-11-20T09:30:00+08:00")
         return t
     return parse
-
-
-def format_datetime(t: dt.datetime) -> str:
-    return t.isoformat(timespec="seconds")
 
 
 # --- collecting values: option, else prompt, else default, else a usage error ------------------
@@ -320,7 +311,7 @@ def new(kind: str, title: str | None, owner: str | None, article_id: str | None,
     except ConfigError as e:
         _fail(f"配置文件有误：{e}")
     ask = Answers(sys.stdin.isatty() if interactive is None else interactive)
-    today = dt.date.today()
+    today = dates.today(root.tz)
 
     title = ask.get(title, "--title", "标题", parse_title)
     owner = ask.get(owner, "--owner", "负责人", owner_parser(root), how="id 或编号", intro=_owner_list(root))
@@ -361,7 +352,7 @@ def new(kind: str, title: str | None, owner: str | None, article_id: str | None,
         extra["channel"] = ask.get(channel, "--channel", "来源渠道",
                                    choice_parser("--channel", CHANNELS, by_number=True), default="工单",
                                    how="、".join(CHANNELS))
-        now = dt.datetime.now(CST).replace(second=0, microsecond=0)
+        now = dates.now(root.tz).replace(second=0)
         times = {
             "reported_at": ask.get(reported_at, "--reported-at", "报告时间",
                                    datetime_parser("--reported-at"), default=now.strftime("%Y-%m-%d %H:%M")),
@@ -375,7 +366,7 @@ def new(kind: str, title: str | None, owner: str | None, article_id: str | None,
             if t2 < t1:
                 _fail(f"--{k2.replace('_', '-')} 早于 --{k1.replace('_', '-')}；"
                       "顺序应为 报告 ≤ 首次响应 ≤ 解决")
-        extra.update((k, format_datetime(t)) for k, t in known)
+        extra.update((k, dates.format_timestamp(t, root.tz)) for k, t in known)
     ask.check_complete()
 
     if article_id is not None:
@@ -399,7 +390,7 @@ def new(kind: str, title: str | None, owner: str | None, article_id: str | None,
         meta["summary"] = summary.strip()
     meta.update(extra)
 
-    path = Path(content_dir) / KIND_FOLDER[kind] / f"{aid}.md"
+    path = Path(content_dir) / BY_NAME[kind].folder / f"{aid}.md"
     text = render_article(kind, meta)
     errors = _validate_rendered(path, kind, text, root)
     if errors:

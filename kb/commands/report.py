@@ -12,18 +12,21 @@ from typing import Any
 import click
 
 from kb.cli import content_option
+from kb.dates import today as dates_today
 
 FORMATS = click.Choice(["text", "json", "html"])
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
+    from kb.dates import parse_date
+
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
+    day = parse_date(value)
+    if day is None:
         click.echo(f"错误：{option} 必须是 YYYY-MM-DD 格式的日期，例如 2026-01-01，而不是 {value!r}", err=True)
         sys.exit(2)
+    return day
 
 
 def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -92,7 +95,8 @@ def report() -> None:
 # -- cases ----------------------------------------------------------------------------------------
 
 def _cases_text(console: Any, r: dict[str, Any]) -> None:
-    from kb.reports import SEVERITY, TREND_LABELS
+    from kb.kinds import SEVERITY_LABELS as SEVERITY
+    from kb.reports import TREND_LABELS
 
     cats = list(r["by_category"])
     rows = [[m, *(r["by_month"][m]["categories"].get(c, {}).get("total", 0) for c in cats), r["by_month"][m]["total"]]
@@ -156,7 +160,7 @@ def freshness(today: str | None, fmt: str, content_dir: str) -> None:
     """时效性：过期文章、待复核队列、久未核实的 Sender ID 指南、无负责人的文章。"""
     from kb.reports import freshness_markdown, freshness_report
 
-    day = _date(today, "--today") or dt.date.today()
+    day = _date(today, "--today") or dates_today()
     root, articles = _load(content_dir)
     data = freshness_report(articles, root, day)
     _emit(fmt, data, _freshness_text, "时效性报表", lambda: freshness_markdown(data, page=None))
@@ -185,7 +189,7 @@ def owners(since: str | None, today: str | None, fmt: str, content_dir: str) -> 
     from kb.reports import owner_report, owners_markdown
 
     since_date = _date(since, "--since")
-    day = _date(today, "--today") or dt.date.today()
+    day = _date(today, "--today") or dates_today()
     root, articles = _load(content_dir)
     data = owner_report(articles, root, day, since_date)
     _emit(fmt, data, _owners_text, "负责人报表", lambda: owners_markdown(data))
@@ -227,14 +231,14 @@ def queries(since: str | None, fmt: str, analytics_path: Path, content_dir: str)
     import sqlite3
 
     from kb.analytics import query_report
-    from kb.reports import TEAM_TZ
+    from kb.dates import team_tz
 
     since_date = _date(since, "--since")
     if not analytics_path.is_file():
         click.echo(f"错误：找不到查询日志数据库 {analytics_path}。kb serve 处理过搜索请求后才会生成；"
                    "也可以用 --analytics 指定路径。", err=True)
         sys.exit(1)
-    epoch = (dt.datetime.combine(since_date, dt.time(), TEAM_TZ).timestamp() if since_date else None)
+    epoch = (dt.datetime.combine(since_date, dt.time(), team_tz()).timestamp() if since_date else None)
     try:
         data = query_report(analytics_path, since=epoch)
     except sqlite3.Error as e:

@@ -199,12 +199,12 @@ def _table(res: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kb.config import KIND_LABELS
+    from kb.kinds import label
 
     table = Table(title=f"“{res.query}”：共 {res.total} 条，用时 {res.took_ms:.1f} ms", show_lines=False)
     for col in ("#", "类型", "标题", "摘要", "得分"):
         table.add_column(col)
     for i, h in enumerate(res.hits, (res.page - 1) * res.limit + 1):
         snippet = re.sub(r"<mark>(.*?)</mark>", r"[bold yellow]\1[/]", h.snippet.replace("[", "\\["))
-        table.add_row(str(i), KIND_LABELS.get(h.kind, h.kind), f"{h.title}\n[dim]{h.id}[/]", snippet, f"{h.score:.2f}")
+        table.add_row(str(i), label(h.kind), f"{h.title}\n[dim]{h.id}[/]", snippet, f"{h.score:.2f}")
     Console().print(table)

@@ -5,12 +5,15 @@ import { StaticIndex } from './search-core.js';
 
 const cfg = window.kbConfig || { base: '.', api: '' };
 const root = new URL((cfg.base || '.').replace(/\/?$/, '/'), location.href);
-const KIND = { manual: '操作手册', senderid: 'Sender ID 指南', case: '已解决案例' };
 const FILTERS = { kind: '类型', country: '国家', category: '案例分类' };
 const SUGGEST = ['回填率', 'SenderID 申请', 'DELIVRD', '子账号', '余额', '短链接'];
 
 let staticIndex = null;
 const getStatic = () => (staticIndex ||= new StaticIndex(new URL('search-index/', root).href));
+// Kind labels come from the static index manifest (`kinds`, written from kb/kinds.py); until it has
+// loaded, or without one, a kind shows as its name.
+let KIND = {};
+const loadKinds = () => getStatic().manifest().then((m) => { KIND = m.kinds || {}; }, () => {});
 
 let apiBase = null; // resolved once: URL string or false
 // The API when `kb serve` serves this page (it adds <meta name="kb-api">) or extra.kb.api_url is set.
@@ -37,6 +40,7 @@ function authHeaders() {
 // One search call for both modes; returns { total, hits, facets, mode, took_ms }
 export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets = true } = {}) {
   const api = await detectApi();
+  await loadKinds();
   if (api) {
     try {
       const u = new URL('search', api);
@@ -196,6 +200,7 @@ async function mountPage() {
   const selects = [...el.querySelectorAll('select')];
   let manifestFilters = null;
   try { manifestFilters = (await getStatic().manifest()).filters; } catch { manifestFilters = {}; }
+  await loadKinds();
   const fill = (facets) => {
     for (const s of selects) {
       const k = s.dataset.filter, cur = params.get(k) || '';
