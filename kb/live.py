@@ -213,13 +213,15 @@ class LivePreview:
     async def live_js(self, request: Request) -> Response:
         return Response(LIVE_JS, media_type="text/javascript; charset=utf-8")
 
-    def create_app(self, **kwargs: Any) -> Any:
-        from kb.api import create_app
+    def serve(self, settings: Any, port: int, log_level: str) -> None:
+        """Build once, watch, and serve the preview (kb serve --watch) with the reload script in every page."""
+        from dataclasses import replace
+
+        from kb.api.server import run
 
         self.start()
-        app = create_app(self.index_dir, self.site_dir, extra_routes=[
+        run(replace(settings, site_dir=self.site_dir, index_dir=self.index_dir,
+                    head_extra='<script src="/api/_live.js"></script>'), port, 1, log_level, extra_routes=[
             Route("/api/_live", self.live_state, methods=["GET"]),
             Route("/api/_live.js", self.live_js, methods=["GET"]),
-        ], **kwargs)
-        app.state.kb.inject += '<script src="/api/_live.js"></script>'
-        return app
+        ])

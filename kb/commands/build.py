@@ -1,11 +1,13 @@
 """`kb build`: the whole site (MkDocs + the kb plugin) and the search index, for one audience.
 
-The site is built into a directory beside --site-dir and swapped in only when the build
-succeeded, so a failed build never replaces the last good site; the index does the same.
+The site is built into a directory beside --site-dir and switched in only when the build succeeded (one
+rename of the `site` symlink, kb/fsutil.py), so a failed or killed build never replaces the last good site;
+the index does the same.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -17,7 +19,14 @@ from typing import Any
 import click
 
 from kb.cli import content_option
-from kb.fsutil import swap_dir
+from kb.fsutil import (
+    SITE_BUILD_FILE,
+    clean_site_leftovers,
+    publish_site,
+    site_lock,
+    site_staging_dir,
+    write_atomic,
+)
 
 
 def load_site_config(config_file: Path, content_dir: Path, site_dir: Path, audience: str,
@@ -46,18 +55,22 @@ def build_site(content_dir: Path, site_dir: Path, audience: str, config_file: Pa
     mk = logging.getLogger("mkdocs")
     mk.addHandler(handler)
     mk.setLevel(logging.INFO if verbose else logging.WARNING)
-    site_dir = site_dir.resolve()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = site_dir.with_name(f".{site_dir.name}.new-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    site_dir = site_dir.absolute()
     try:
-        cfg = load_site_config(config_file, content_dir, tmp, audience, strict)
-        mkdocs_build(cfg)
-        report = cfg.plugins["kb"].check_report
-        swap_dir(tmp, site_dir)
-        return report
+        with site_lock(site_dir):
+            clean_site_leftovers(site_dir)  # what killed builds left behind
+            tmp = site_staging_dir(site_dir)
+            try:
+                cfg = load_site_config(config_file, content_dir, tmp, audience, strict)
+                mkdocs_build(cfg)
+                report = cfg.plugins["kb"].check_report
+                write_atomic(tmp / SITE_BUILD_FILE, json.dumps({"audience": audience, "built_at": time.time()}))
+                publish_site(tmp, site_dir)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            clean_site_leftovers(site_dir)  # versions older than the previous one
+            return report
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
         mk.removeHandler(handler)
 
 
@@ -78,6 +91,7 @@ def build(content_dir: str, audience: str, site_dir: Path, index_dir: Path, conf
     """构建站点和搜索索引：运行内容检查（有错误即中止），生成页面，写入静态搜索索引。"""
     from mkdocs.exceptions import Abort, MkDocsException
 
+    from kb.api.indexes import PUBLIC_SUBDIR
     from kb.commands.search import build_from_content
 
     content = Path(content_dir)
@@ -101,3 +115,6 @@ def build(content_dir: str, audience: str, site_dir: Path, index_dir: Path, conf
         info = build_from_content(str(content), index_dir, audience)
         click.echo(f"搜索索引：{info.doc_count} 篇文章，用时 {time.perf_counter() - t1:.1f} 秒，位置 {index_dir}",
                    err=True)
+        if audience == "internal":  # what callers without the token are answered from (kb/api/indexes.py)
+            public = build_from_content(str(content), index_dir / PUBLIC_SUBDIR, "public")
+            click.echo(f"公开索引：{public.doc_count} 篇文章，位置 {index_dir / PUBLIC_SUBDIR}", err=True)

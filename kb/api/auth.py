@@ -1,0 +1,144 @@
+"""Who is asking: the team (internal articles and pages) or anyone (the public index only).
+
+With `KB_API_TOKEN` set, the team is whoever sends `Authorization: Bearer <token>` or the session cookie the
+login page (`/login/`) gives for the token (HttpOnly, SameSite=Strict; it holds a keyed hash, not the token).
+A wrong token or a stale cookie is a 401 `invalid_token`, never a silent public answer. Without a token, a
+server bound to loopback that serves an internal site serves it to everyone on this machine (the team's own
+machine), the search included; `kb serve` refuses to bind other addresses in that case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Scope
+
+from kb.api.errors import ApiError
+from kb.api.params import read_body
+from kb.api.settings import ApiSettings
+from kb.fsutil import site_audience
+
+COOKIE = "kb_session"
+LOGIN_PATH = "/login/"
+#: a month: the team logs in once per browser, not every morning
+COOKIE_MAX_AGE = 30 * 24 * 3600
+
+
+class Auth:
+    def __init__(self, settings: ApiSettings) -> None:
+        self.token = settings.token or None
+        self.site_dir = settings.site_dir
+        self.loopback_only = settings.loopback_only
+        self._session = (hmac.new(self.token.encode("utf-8"), b"kb-session-v1", hashlib.sha256).hexdigest()
+                         if self.token else "")
+
+    # -- the rule ---------------------------------------------------------------------------------
+    def open_site(self) -> bool:
+        """No token, loopback only, an internal site: everyone here is the team."""
+        return (not self.token and self.loopback_only and self.site_dir is not None
+                and Path(self.site_dir).is_dir() and site_audience(self.site_dir) == "internal")
+
+    def credential(self, scope: Scope) -> str | None:
+        """'ok', 'bad' (a token or cookie that does not match) or None (nothing sent)."""
+        if not self.token:
+            return None
+        request = Request(scope)
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            return "ok" if hmac.compare_digest(value.strip().encode(), self.token.encode()) else "bad"
+        cookie = request.cookies.get(COOKIE)
+        if cookie is not None:
+            return "ok" if hmac.compare_digest(cookie.encode(), self._session.encode()) else "bad"
+        return None
+
+    def internal(self, request: Request) -> bool:
+        """May this API caller see internal articles? Raises 401 for a wrong token."""
+        cred = self.credential(request.scope)
+        if cred == "bad":
+            raise ApiError(401, "invalid_token", "令牌无效：请检查 Authorization: Bearer <令牌>，或重新登录 /login/",
+                           headers={"www-authenticate": 'Bearer error="invalid_token"'})
+        return cred == "ok" or self.open_site()
+
+    def site_gate(self, scope: Scope) -> Response | None:
+        """For a page of the site: None to serve it, else the login redirect or a 401."""
+        if self.site_dir is None or site_audience(self.site_dir) == "public":
+            return None
+        if not self.token:
+            if self.loopback_only:
+                return None
+            raise ApiError(403, "forbidden", "内部站点只在本机（127.0.0.1）提供；其他地址需要设置 KB_API_TOKEN")
+        cred = self.credential(scope)
+        if cred == "ok":
+            return None
+        if cred == "bad" and Request(scope).headers.get("authorization"):
+            raise ApiError(401, "invalid_token", "令牌无效")
+        target = scope["path"] + (("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string") else "")
+        response = RedirectResponse(f"{LOGIN_PATH}?next={_quote(target)}", status_code=303)
+        if cred == "bad":
+            response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # -- the login page ---------------------------------------------------------------------------
+    async def login(self, request: Request) -> Response:
+        if not self.token:
+            raise ApiError(404, "not_found", "此服务没有设置令牌（KB_API_TOKEN），不需要登录")
+        nxt = _safe_next(request.query_params.get("next", "/"))
+        if request.method == "GET":
+            return HTMLResponse(_login_page(nxt, ""), headers=_PAGE_HEADERS)
+        raw = await read_body(request, limit=8 * 1024)
+        try:
+            form = parse_qs(raw.decode("utf-8"), max_num_fields=4)
+        except (UnicodeDecodeError, ValueError):
+            form = {}
+        token = (form.get("token") or [""])[0].strip()
+        nxt = _safe_next((form.get("next") or [nxt])[0])
+        if not token or not hmac.compare_digest(token.encode("utf-8", "replace"), self.token.encode()):
+            return HTMLResponse(_login_page(nxt, "令牌不正确，请重试。"), status_code=401, headers=_PAGE_HEADERS)
+        response = RedirectResponse(nxt, status_code=303)
+        response.set_cookie(COOKIE, self._session, max_age=COOKIE_MAX_AGE, path="/", httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        response = RedirectResponse(LOGIN_PATH, status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+
+_PAGE_HEADERS = {"cache-control": "no-store", "x-frame-options": "DENY",
+                 "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="")
+
+
+def _safe_next(value: str) -> str:
+    """Only a path on this server (no //host, no scheme): the login page is no open redirect."""
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or any(c < " " for c in value):
+        return "/"
+    return value
+
+
+def _login_page(nxt: str, error: str) -> str:
+    notice = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
+    return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>登录 · 知识库</title>
+<style>body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;max-width:26em;margin:12vh auto;padding:0 1em;color:#222}}
+h1{{font-size:1.4em}}label{{display:block;margin:1em 0 .3em}}input{{width:100%;padding:.5em;font-size:1em;box-sizing:border-box}}
+button{{margin-top:1em;padding:.5em 1.5em;font-size:1em}}.err{{color:#b00020}}.hint{{color:#666;font-size:.9em}}</style>
+</head><body><h1>登录知识库</h1>
+<p>这个知识库包含内部文章，请输入团队的访问令牌（KB_API_TOKEN）。</p>{notice}
+<form method="post" action="{LOGIN_PATH}"><input type="hidden" name="next" value="{html.escape(nxt)}">
+<label for="token">访问令牌</label><input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">登录</button></form>
+<p class="hint">登录后浏览器保存一个仅供本站使用的 Cookie（30 天）；退出登录：<a href="/logout/">/logout/</a>。</p>
+</body></html>"""
