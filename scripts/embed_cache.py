@@ -23,10 +23,14 @@ def main() -> None:
     ap.add_argument("content")
     ap.add_argument("cache")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--order", help="file of article ids to embed first, in this order (the rest follow)")
     ap.add_argument("--shard", default="0/1", help="i/n: embed every n-th chunk from the i-th (parallel runs)")
     args = ap.parse_args()
     root = ContentRoot.load(args.content)
     arts, _ = load_articles(root)
+    if args.order:
+        rank = {x.strip(): i for i, x in enumerate(Path(args.order).read_text().split())}
+        arts.sort(key=lambda a: rank.get(a.id, len(rank)))
     texts = [c.text for a in arts if a.kind and not a.is_index
              for c in chunks(a.title, a.body, str(a.meta.get("summary") or ""))]
     i, n = (int(x) for x in args.shard.split("/"))
