@@ -25,7 +25,7 @@ serve: build
 	$(BIN)/kb serve --host $(HOST) --port $(PORT) --site-dir $(SITE) --index-dir $(INDEX)
 
 dev: install
-	$(BIN)/kb serve --watch --host $(HOST) --port $(PORT) --site-dir $(SITE) --index-dir $(INDEX)
+	$(BIN)/kb serve --watch --host $(HOST) --port $(PORT)   # writes .kb/preview/, never $(SITE)
 
 check: install
 	$(BIN)/kb check content

@@ -3,7 +3,10 @@
 A watchdog observer collects changed paths under the content root; a single builder thread waits
 for a short quiet period, then runs the checks, a *dirty* MkDocs build (only changed pages are
 rendered; parsed articles are cached by mtime) into the site directory, and an incremental index
-update. Pages served in preview carry a small script that polls /api/_live and reloads when the build
+update. The preview writes into its own directory (`PREVIEW_DIR`), never the site `kb serve` serves.
+Generated pages, the parts generated into existing pages and the navigation are compared with the
+previous build (the plugin's fingerprints), so a metadata edit re-renders exactly the pages it
+changes, and a changed nav re-renders every page. Pages served in preview carry a small script that polls /api/_live and reloads when the build
 stamp changes, or shows the check errors in a red notice. Bad input never stops the server: a failed
 build keeps the last good pages and reports why.
 """
@@ -21,6 +24,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 log = logging.getLogger("kb.live")
+
+#: where `kb serve --watch` writes its site and index unless told otherwise (under .kb/, never site/)
+PREVIEW_DIR = Path(".kb/preview")
 
 
 class _NoDirtyWarning(logging.Filter):
@@ -73,6 +79,7 @@ class LivePreview:
         self._post = threading.Event()
         self._lock = threading.Lock()
         self._observer: Any = None
+        self._fingerprints: dict[str, str] | None = None  # the plugin's, from the last good build
 
     # -- building ---------------------------------------------------------------------------------
     def build(self, dirty: bool) -> None:
@@ -87,12 +94,12 @@ class LivePreview:
             changed = sorted(self._pending)
             self._pending.clear()
         errors: list[str] = []
+        config_changed = any(not p.endswith(".md") for p in changed)
         try:
             root = ContentRoot.load(self.content_dir)
             # the first build checks everything; later ones only the saved files (cross-file rules still
             # see the whole root), keeping the other files' results from before
             only = [Path(p) for p in changed if p.endswith(".md") and Path(p).exists()]
-            config_changed = any(not p.endswith(".md") for p in changed)
             if not dirty or config_changed:
                 report = run_checks(root)
                 self._by_file = {}
@@ -110,10 +117,13 @@ class LivePreview:
             # checks were reported above, without stopping the preview
             cfg = load_site_config(self.config_file, self.content_dir, self.site_dir, "internal", checks=False)
             plugin = cfg.plugins["kb"]
+            dirty = dirty and not config_changed and self._fingerprints is not None  # _kb/ edits: all pages
             plugin.dirty = dirty
+            plugin.previous = self._fingerprints
             if dirty:
                 plugin.config.static_index = False  # rebuilt by the indexer, after the reload
             mkdocs_build(cfg, dirty=dirty)
+            self._fingerprints = plugin.fingerprints
         except Exception as e:  # noqa: BLE001 - keep serving the last good pages
             errors.append(f"构建失败：{e}")
         with self._lock:  # the page is ready: let the browser reload while the index catches up

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import posixpath
 import re
 from typing import Any
@@ -26,6 +25,7 @@ from mkdocs.structure.files import File, Files
 from kb import dates, kinds, pages
 from kb.config import ContentRoot
 from kb.model import Article, load_article
+from kb.tags import TagCanon
 
 log = logging.getLogger("mkdocs.plugins.kb")
 
@@ -53,6 +53,11 @@ class KbPlugin(BasePlugin[KbConfig]):
         self.dirty = False  # set by the live preview for MkDocs' dirty builds
         self.have: set[str] = set()  # documentation pages of this build
         self.collapsed: set[str] = set()  # sections too long for the nav
+        self.derived: dict[str, str] = {}  # page -> generated Markdown added to it
+        self.canon = TagCanon([])
+        #: live preview: what each generated page and part was in the previous build, and now
+        self.previous: dict[str, str] | None = None
+        self.fingerprints: dict[str, str] = {}
 
     # -- config and checks ------------------------------------------------------------------
     def on_config(self, config: Any) -> Any:
@@ -102,9 +107,13 @@ class KbPlugin(BasePlugin[KbConfig]):
                 continue
             if f.src_uri.startswith("_kb/") or (f.src_uri in self.articles and f.src_uri not in self.published):
                 files.remove(f)
+        assert self.root is not None
         visible = list(self.published.values())
+        self.canon = TagCanon(self.root.glossary)
+        if isinstance(config["extra"].get("kb"), dict):  # code -> Chinese name for the search UI
+            config["extra"]["kb"]["countries"] = pages.country_names(visible)
         generated = {
-            "tags.md": pages.tags_page(visible),
+            "tags.md": pages.tags_page(visible, self.canon),
             "senderid/matrix.md": pages.senderid_matrix(visible),
             "cases/by-category.md": pages.cases_by_category(visible),
             "cases/by-month.md": pages.cases_by_month(visible),
@@ -113,7 +122,6 @@ class KbPlugin(BasePlugin[KbConfig]):
         if self.audience == "internal":  # owner load and review queues are for the team only
             from kb.reports import reports_markdown
 
-            assert self.root is not None
             generated["reports/index.md"] = reports_markdown(visible, self.root, dates.today(self.root.tz))
         for kind in kinds.KINDS:  # every section has a landing page
             if any(f.src_uri.startswith(kind.folder + "/") for f in files) and not files.get_file_from_path(
@@ -121,46 +129,77 @@ class KbPlugin(BasePlugin[KbConfig]):
                 generated[kind.index_page] = f"# {kind.label}\n"
         for uri, text in generated.items():
             if files.get_file_from_path(uri) is None:
-                f = File.generated(config, uri, content=text)
-                if self.dirty and os.path.isfile(f.abs_dest_path):
-                    # live preview: a dirty build re-renders only what changed; the generated lists
-                    # (every article) are refreshed by the next full build
-                    f.is_modified = lambda: False  # type: ignore[method-assign]
-                files.append(f)
-        assert self.root is not None
+                files.append(File.generated(config, uri, content=text))
         for name, schema in sorted(self.root.schemas.items()):
             files.append(File.generated(config, f"schemas/{name}",
                                         content=json.dumps(schema, ensure_ascii=False, indent=2)))
         config["nav"] = self._nav(files)
+        # what existing pages get appended to them (home page, case list, long sections)
+        self.derived = {}
+        if "index.md" in self.have:
+            self.derived["index.md"] = pages.home_page(visible, self.root, self.have)
+        if "cases/index.md" in self.have:
+            self.derived["cases/index.md"] = pages.recent_cases(visible)
+        for folder in self.collapsed:
+            uri = f"{folder}/index.md"
+            self.derived[uri] = self.derived.get(uri, "") + "\n" + pages.section_list(visible, folder, uri)
+        self.fingerprints = {**generated, **{"derived:" + k: v for k, v in self.derived.items()},
+                             "nav": json.dumps(config["nav"], ensure_ascii=False)}
+        if self.dirty:
+            self._mark_changed(files)
         return files
+
+    def _mark_changed(self, files: Files) -> None:
+        """Live preview: MkDocs' dirty build re-renders only files it thinks changed. A generated page is
+        changed when its text is; a page with a generated part when that part is; every page when the
+        navigation is (it is rendered into each of them)."""
+        before = self.previous or {}
+        nav_changed = before.get("nav") != self.fingerprints["nav"]
+        for f in files.documentation_pages():
+            if nav_changed:
+                f.is_modified = lambda: True  # type: ignore[method-assign]
+                continue
+            uri = f.src_uri
+            if uri in self.fingerprints:
+                changed = before.get(uri) != self.fingerprints[uri]
+                f.is_modified = (lambda c=changed: c)  # type: ignore[method-assign]
+            elif "derived:" + uri in self.fingerprints and \
+                    before.get("derived:" + uri) != self.fingerprints["derived:" + uri]:
+                f.is_modified = lambda: True  # type: ignore[method-assign]
 
     def _section(self, folder: str, have: set[str]) -> list[Article]:
         return sorted((a for rel, a in self.published.items()
-                       if rel.startswith(folder + "/") and not a.is_index and rel in have), key=lambda a: a.title)
+                       if rel.startswith(folder + "/") and not a.is_index and rel in have), key=pages.sort_key)
 
     def _nav(self, files: Files) -> list[Any]:
+        """Every entry carries its title: MkDocs' dirty builds do not read skipped pages, whose nav
+        entry would otherwise read "None"."""
         have = {f.src_uri for f in files.documentation_pages()}
         self.have = have
         self.collapsed = set()
 
-        def section(folder: str, extra: list[str], list_articles: bool) -> list[Any]:
-            items: list[Any] = [u for u in [f"{folder}/index.md", *extra] if u in have]
-            if list_articles:
-                arts = self._section(folder, have)
+        def section(kind: kinds.Kind) -> list[Any]:
+            items: list[Any] = []
+            if kind.index_page in have:
+                index = self.articles.get(kind.index_page)
+                items.append({index.title if index else kind.label: kind.index_page})
+            items += [{pages.GENERATED_TITLES[u]: u} for u in kind.nav_pages if u in have]
+            if kind.list_in_nav:
+                arts = self._section(kind.folder, have)
                 if len(arts) <= self.config.nav_limit:
                     items += [{a.title: a.rel} for a in arts]
                 else:
-                    self.collapsed.add(folder)
+                    self.collapsed.add(kind.folder)
             return items
 
         nav: list[Any] = []
         if "index.md" in have:
             nav.append({"首页": "index.md"})
         for kind in kinds.KINDS:
-            nav.append({kind.label: section(kind.folder, list(kind.nav_pages), kind.list_in_nav)})
-        for label, uri in (("报表", "reports/index.md"), ("标签", "tags.md"), ("搜索", "search/index.md")):
+            nav.append({kind.label: section(kind)})
+        for uri in ("reports/index.md", "tags.md", "search/index.md"):
             if uri in have:
-                nav.append({label: uri})
+                nav.append({pages.GENERATED_TITLES[uri]: uri})
         return [n for n in nav if not isinstance(next(iter(n.values())), list) or next(iter(n.values()))]
 
     # -- pages ------------------------------------------------------------------------------
@@ -171,14 +210,16 @@ class KbPlugin(BasePlugin[KbConfig]):
         page.meta.pop("status", None)
         if self.audience == "public":
             markdown = self._unlink_unpublished(markdown, src)
-        folder = src.rsplit("/", 1)[0] if src.endswith("/index.md") else ""
-        if folder in self.collapsed:  # too long for the nav: list it on its index page
-            items = [f"- [{a.title}]({posixpath.relpath(a.rel, folder)})" for a in self._section(folder, self.have)]
-            markdown += f"\n\n## 全部文章（{len(items)}）\n\n" + "\n".join(items) + "\n"
+        extra = self.derived.get(src)
+        if extra is not None:  # home page parts, recent cases, sections too long for the nav
+            if pages.HOME_MARKER in markdown:
+                markdown = markdown.replace(pages.HOME_MARKER, extra, 1)
+            else:
+                markdown += "\n\n" + extra
         if a is None or not a.has_front_matter or a.is_index:
             return markdown
         assert self.root is not None
-        header = pages.article_header(a, self.root, page.url)
+        header = pages.article_header(a, self.root, page.url, canon=self.canon)
         lines = markdown.split("\n")
         for i, line in enumerate(lines):
             if line.startswith("# "):

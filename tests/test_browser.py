@@ -228,3 +228,101 @@ def test_pinyin_initials_suggest_a_term_in_api_mode(page: Any, api_server: Serve
     page.wait_for_function("document.querySelector('.kb-search__input').value === '回填率'")
     page.wait_for_selector(".kb-search__results .kb-hit mark")
     assert page.console_errors == []
+
+
+def test_live_preview_rebuilds_generated_pages_and_keeps_the_nav(page: Any, tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    s = Server([KB, "serve", "--watch", "--port", "{port}", "--content", str(content), "--site-dir",
+                str(tmp_path / "preview"), "--index-dir", str(tmp_path / "index"), "--analytics", ""], "api/_live")
+    try:
+        page.goto(s.url + "senderid/matrix/")
+        page.wait_for_selector(".kb-matrix__table")
+        time.sleep(0.5)
+        f = content / "senderid/th-thailand.md"
+        f.write_text(f.read_text(encoding="utf-8").replace("lead_time_days: 7", "lead_time_days: 12", 1), encoding="utf-8")
+        page.wait_for_function("[...document.querySelectorAll('.kb-matrix__table tr')].some(r => "
+                               "r.textContent.includes('泰国') && r.cells[3].textContent.includes('12'))", timeout=20000)
+        nav = page.inner_text(".md-nav--primary")
+        assert "国家对比表" in nav and "None" not in nav
+        page.goto(s.url + "manuals/buy-numbers/")  # a page the edit did not re-render
+        assert "None" not in page.inner_text(".md-nav--primary")
+        g = content / "manuals/buy-numbers.md"  # a new title: every page's nav shows it
+        g.write_text(g.read_text(encoding="utf-8").replace("购买号码", "购买与续费号码"), encoding="utf-8")
+        page.goto(s.url + "tags/")
+        deadline = time.time() + 20
+        while "购买与续费号码" not in page.inner_text(".md-nav--primary") and time.time() < deadline:
+            time.sleep(0.3)
+            page.reload()
+        assert "购买与续费号码" in page.inner_text(".md-nav--primary")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.goto(s.url + "senderid/matrix/")
+        page.screenshot(path=str(ARTIFACTS / "live-matrix.png"), full_page=True)
+    finally:
+        s.stop()
+
+
+def test_home_page_entry_points(page: Any, static_server: Server) -> None:
+    page.goto(static_server.url)
+    box = page.wait_for_selector(".kb-home-search__input")
+    for label in ("国家对比表", "报表", "标签", "按分类浏览案例", "按月份浏览案例"):
+        assert page.query_selector(f"article a:text-is('{label}')"), label
+    for heading in ("最近更新", "最近解决的案例", "待复核的文章", "Sender ID 国家一览"):
+        assert page.query_selector(f"article h2:has-text('{heading}')"), heading
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    box.fill("回填率")
+    box.press("Enter")
+    page.wait_for_url("**/search/?q=*")
+    page.wait_for_selector(".kb-page__results .kb-hit")
+    assert page.console_errors == []
+
+
+def test_matrix_is_sortable_filterable_and_cards_on_a_phone(browser: Any, static_server: Server) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    pg = ctx.new_page()
+    try:
+        pg.goto(static_server.url + "senderid/matrix/")
+        pg.wait_for_selector(".kb-matrix__filter")
+        doc_width = pg.evaluate("document.documentElement.scrollWidth")
+        assert doc_width <= 390  # no sideways scrolling of the page
+        first = pg.query_selector(".kb-matrix__table tbody tr")
+        box = first.bounding_box()
+        assert box["width"] > 330  # a card the width of the screen
+        assert "签名类型" in first.inner_text()  # each value has its label on the card
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "matrix-390.png"))
+        pg.fill(".kb-matrix__filter", "越南")
+        assert pg.evaluate("[...document.querySelectorAll('.kb-matrix__table tbody tr')].filter(r => !r.hidden).length") == 1
+    finally:
+        ctx.close()
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    pg = ctx.new_page()
+    try:
+        pg.goto(static_server.url + "senderid/matrix/")
+        pg.wait_for_selector(".kb-matrix__filter")
+        table = pg.query_selector(".kb-matrix__table").bounding_box()
+        assert table["width"] > 1100  # the whole content width
+        pg.click(".kb-matrix__table th:has-text('周期')")
+        leads = pg.eval_on_selector_all(".kb-matrix__table tbody tr", "rs => rs.map(r => r.cells[3].dataset.sort)")
+        values = [float(x) for x in leads]
+        assert values == sorted(values)
+        names = pg.eval_on_selector_all(".kb-matrix__table tbody tr td:first-child a", "as => as.map(a => a.textContent)")
+        assert "印度尼西亚" in names and not any("Indonesia" in n for n in names)
+        pg.screenshot(path=str(ARTIFACTS / "matrix-1366.png"), full_page=True)
+    finally:
+        ctx.close()
+
+
+def test_phone_header_shows_the_site_title(browser: Any, static_server: Server) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    pg = ctx.new_page()
+    try:
+        pg.goto(static_server.url)
+        title = pg.query_selector(".md-header__title .md-header__topic .md-ellipsis").bounding_box()
+        assert title["width"] > 150
+        pg.keyboard.press("/")
+        assert pg.query_selector(".kb-search").bounding_box()["width"] > 300  # the box opens over the header
+        pg.screenshot(path=str(ARTIFACTS / "header-390.png"))
+    finally:
+        ctx.close()

@@ -50,17 +50,101 @@ def test_owner_name_and_team_in_header(internal_site: Built) -> None:
 
 
 def test_senderid_matrix_has_one_row_per_guide_from_metadata(internal_site: Built) -> None:
+    from kb.pages import country_name
+
     page = html(internal_site.site, "senderid/matrix")
     rows = re.findall(r"<tr>.*?</tr>", page, re.S)[1:]
     guides = [m for p, m in articles(internal_site.content) if m["kind"] == "senderid"]
     assert len(rows) == len(guides)
     for m in guides:
-        row = next(r for r in rows if f">{m['country']} " in r)
-        assert f"<td>{m['lead_time_days']}</td>" in row
+        row = next(r for r in rows if f">{country_name(m['country'])}</a>" in r)
+        lead = re.search(r'data-label="周期（工作日）"[^>]*>.*?<span class="kb-cell">(.*?)</span>', row).group(1)
+        if not m["registration_required"] and not m["lead_time_days"]:
+            assert lead == "无需注册"
+        else:
+            assert lead == str(m["lead_time_days"])
         assert str(m["last_verified"]) in row
         for doc in m.get("documents", [])[:2]:
             assert doc in row
-        assert ("是" if m["registration_required"] else "否") in row
+        assert ("需要" if m["registration_required"] else "不需要") in row
+
+
+def test_matrix_names_countries_in_chinese_never_english(internal_site: Built) -> None:
+    page = html(internal_site.site, "senderid/matrix")
+    for name in ("印度尼西亚", "菲律宾", "沙特阿拉伯", "阿联酋", "英国", "美国", "越南"):
+        assert f">{name}</a>" in page
+    for english in ("Indonesia", "Philippines", "Viet Nam", "United Kingdom"):
+        assert english not in page
+    assert not re.search(r'<span class="kb-cell">0</span>', page)
+
+
+def test_home_page_has_search_counts_recent_and_entry_points(internal_site: Built) -> None:
+    page = html(internal_site.site, "")
+    assert 'class="kb-home-search"' in page
+    for href in ("senderid/matrix/", "reports/", "tags/", "cases/by-category/", "cases/by-month/", "search/"):
+        assert f'href="{href}"' in page, href
+    metas = [m for _, m in articles(internal_site.content)]
+    manuals = sum(m["kind"] == "manual" for m in metas)
+    assert f"<b>{manuals}</b><span>操作手册</span>" in page
+    for heading in ("最近更新", "最近解决的案例", "待复核的文章", "Sender ID 国家一览"):
+        assert heading in page
+    newest = max((m for m in metas if m["kind"] == "case"), key=lambda m: str(m["resolved_at"]))
+    assert newest["title"] in page
+    assert "印度尼西亚" in page  # the countries at a glance, by name
+
+
+def test_public_home_page_links_no_internal_page(public_site: Built) -> None:
+    page = html(public_site.site, "")
+    assert 'href="reports/"' not in page
+    for m in _internal(public_site.content):
+        assert m["title"] not in page
+
+
+def nav_titles(page: str, folder: str) -> list[str]:
+    nav = re.search(r'<nav class="md-nav md-nav--primary".*?</nav>\s*</div>', page, re.S).group()
+    return re.findall(rf'href="[^"]*{folder}/[a-z0-9-]+/" class="md-nav__link[^"]*">\s*<span class="md-ellipsis">'
+                      r'\s*(.+?)\s*</span>', nav, re.S)
+
+
+def test_nav_is_in_pinyin_order(internal_site: Built) -> None:
+    from pypinyin import lazy_pinyin
+
+    shown = nav_titles(html(internal_site.site, "manuals/buy-numbers"), "senderid")
+    titles = [m["title"] for _, m in articles(internal_site.content) if m["kind"] == "senderid"]
+    assert sorted(shown) == sorted(["国家对比表", *titles])
+    guides = [t for t in shown if t != "国家对比表"]
+    assert guides == sorted(titles, key=lambda t: lazy_pinyin(t))
+    assert guides.index("印度 Sender ID 与 DLT 注册指南") < guides.index("印度尼西亚 Sender ID 注册指南") \
+        < guides.index("越南 Sender ID 注册指南")
+
+
+def test_explicit_order_comes_before_pinyin(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import CONTENT
+
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    f = content / "manuals/ticket-handling-sop.md"
+    f.write_text(f.read_text(encoding="utf-8").replace("\nkind: manual", "\nkind: manual\norder: 1", 1), encoding="utf-8")
+    subprocess.run([KB, "build", "--no-index", "--content", str(content), "--site-dir", str(tmp_path / "site"),
+                    "--config-file", str(REPO / "mkdocs.yml")], check=True, capture_output=True, cwd=REPO)
+    assert nav_titles(html(tmp_path / "site", "tags"), "manuals")[0] == "工单处理 SOP"
+
+
+def test_cases_landing_page_lists_recent_cases(internal_site: Built) -> None:
+    page = html(internal_site.site, "cases")
+    assert "最近的案例" in page
+    cases = sorted((m for _, m in articles(internal_site.content) if m["kind"] == "case" and m["status"] == "published"),
+                   key=lambda m: str(m["reported_at"]), reverse=True)
+    for m in cases[:5]:
+        assert m["title"] in page
+
+
+def test_not_found_page_and_footer_are_chinese(internal_site: Built) -> None:
+    page = (internal_site.site / "404.html").read_text(encoding="utf-8")
+    assert "页面不存在" in page and "Not found" not in page
+    assert "Made with" not in html(internal_site.site, "")
 
 
 def test_case_lists_by_category_and_month_agree_with_front_matter(internal_site: Built) -> None:
@@ -78,11 +162,29 @@ def test_case_lists_by_category_and_month_agree_with_front_matter(internal_site:
         assert m["title"] in by_month
 
 
-def test_tag_index_lists_every_tag(internal_site: Built) -> None:
+def test_tag_index_lists_every_tag_with_its_count_in_groups(internal_site: Built) -> None:
+    from collections import Counter
+
     page = html(internal_site.site, "tags")
-    for _, m in articles(internal_site.content):
-        for tag in m.get("tags", []):
-            assert f">{tag}<" in page or f">{tag} " in page or f"{tag}</h2>" in page
+    counts = Counter(t for _, m in articles(internal_site.content) for t in m.get("tags", []))
+    for tag, n in counts.items():
+        assert f"{tag}（{n}）" in page, tag
+    assert '<b class="kb-tag-letter">Y</b>' in page  # grouped by the pinyin's first letter
+
+
+def test_tag_synonyms_map_to_the_glossary_term(internal_site: Built) -> None:
+    from kb.config import ContentRoot
+    from kb.tags import TagCanon
+
+    canon = TagCanon(ContentRoot.load(internal_site.content).glossary)
+    assert canon.tags(["子帐号", "子账号"]) == ["子账号"]
+    assert canon.canonical("IP白名单") == "IP 白名单"
+    assert {canon.canonical(t) for t in ("短码", "shortcode", "短代码")} == {"短代码"}
+    assert {canon.canonical(t) for t in ("防盗刷", "SMS pumping", "盗刷")} == {"盗刷"}
+    assert canon.canonical("DLR") == "状态报告"
+    assert canon.canonical("没有这个词") == "没有这个词"
+    tags = [t for _, m in articles(internal_site.content) for t in m.get("tags", [])]
+    assert all(canon.canonical(t) == t for t in tags)  # the sample content uses one spelling
 
 
 def test_navigation_is_short_and_never_lists_cases(internal_site: Built) -> None:

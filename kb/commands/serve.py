@@ -37,6 +37,15 @@ def serve(host: str, port: int, site_dir: Path, index_dir: Path, workers: int, c
     from kb.api.server import run
     from kb.fsutil import site_audience
 
+    if watch:
+        from kb.live import PREVIEW_DIR
+
+        # the preview has its own output, so `make dev` never rewrites the site `make serve` serves
+        source = click.get_current_context().get_parameter_source
+        if source("site_dir") == click.core.ParameterSource.DEFAULT:
+            site_dir = PREVIEW_DIR / "site"
+        if source("index_dir") == click.core.ParameterSource.DEFAULT:
+            index_dir = PREVIEW_DIR / "index"
     settings = ApiSettings(index_dir=index_dir, site_dir=site_dir, token=os.environ.get("KB_API_TOKEN") or None,
                            host=host, cors_origins=tuple(cors), analytics_path=Path(analytics) if analytics else None,
                            analytics_retention_days=analytics_retention_days,
