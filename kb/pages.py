@@ -135,14 +135,14 @@ def tags_page(articles: Iterable[Article], canon: TagCanon, rel: str = "tags.md"
     return "\n".join(out)
 
 
-def _lead_time(m: dict[str, object]) -> tuple[str, float]:
-    """What the 周期 column shows, and its sort value: 无需注册 when nothing is to register."""
+def _lead_time(m: dict[str, object]) -> str:
+    """What the 周期 column shows: 无需注册 when nothing is to register, — when unknown, never 0."""
     days = m.get("lead_time_days")
     if m.get("registration_required") is False and not days:
-        return "无需注册", -1
+        return "无需注册"
     if isinstance(days, (int, float)) and not isinstance(days, bool) and days > 0:
-        return str(days), float(days)
-    return "—", float("inf")
+        return str(days)
+    return "—"
 
 
 def senderid_matrix(articles: Iterable[Article], rel: str = "senderid/matrix.md") -> str:
@@ -163,7 +163,7 @@ def senderid_matrix(articles: Iterable[Article], rel: str = "senderid/matrix.md"
         code = str(m.get("country", "")).upper()
         name = country_name(code)
         reg = {True: "需要", False: "不需要"}.get(m.get("registration_required"), "—")  # type: ignore[arg-type]
-        lead, lead_sort = _lead_time(m)
+        lead = _lead_time(m)
         docs = "<br>".join(_h(d) for d in m.get("documents") or []) or "—"
         rest = "<br>".join(_h(r) for r in m.get("restrictions") or []) or "—"
         cells = [
@@ -171,10 +171,9 @@ def senderid_matrix(articles: Iterable[Article], rel: str = "senderid/matrix.md"
             _h(SENDER_TYPE_LABELS.get(str(m.get("sender_type")), "—")), reg,
             lead, docs, rest, _h(m.get("last_verified", "—")),
         ]
-        sorts = [text_key(name), "", "", str(lead_sort), "", "", str(m.get("last_verified", ""))]
-        out.append("<tr>" + "".join(
-            f'<td data-label="{c}"' + (f' data-sort="{_h(s)}"' if s else "") + f'><span class="kb-cell-label">{c}</span>'
-            f'<span class="kb-cell">{v}</span></td>' for c, v, s in zip(cols, cells, sorts, strict=True)) + "</tr>")
+        # the sanitizer keeps no data-* attributes: the browser sorts by the cells' text
+        out.append("<tr>" + "".join(f'<td><span class="kb-cell-label">{c}</span><span class="kb-cell">{v}</span></td>'
+                                    for c, v in zip(cols, cells, strict=True)) + "</tr>")
     out += ["</tbody></table></div></div>", ""]
     return "\n".join(out)
 
@@ -254,8 +253,7 @@ def home_page(articles: Iterable[Article], root: ContentRoot, have: Collection[s
     def to(uri: str) -> str:
         return posixpath.relpath(uri, posixpath.dirname(rel) or ".")
 
-    out = ['<div class="kb-home-search" data-search-page="' + _h(_href(rel, "search/index.md")) + '">'
-           f'<a href="{_h(_href(rel, "search/index.md"))}">搜索知识库</a></div>', ""]
+    out = [f'<div class="kb-home-search"><a href="{_h(_href(rel, "search/index.md"))}">搜索知识库</a></div>', ""]
     counts = []
     for kind in kinds.KINDS:
         n = sum(a.kind == kind.name for a in docs)
@@ -272,7 +270,7 @@ def home_page(articles: Iterable[Article], root: ContentRoot, have: Collection[s
     if guides:
         chips = []
         for a in guides:
-            lead, _ = _lead_time(a.meta)
+            lead = _lead_time(a.meta)
             when = "无需注册" if lead == "无需注册" else (f"{lead} 个工作日" if lead != "—" else "周期未知")
             chips.append(f"[{_esc(country_name(a.meta.get('country')))} <small>{when}</small>]({to(a.rel)})"
                          "{ .kb-chip }")

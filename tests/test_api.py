@@ -194,8 +194,8 @@ def test_country_owner_tag_and_status_filters(api: httpx.Client) -> None:
     assert _ids(_search(api, country="ID")) == ["id-indonesia"]
     owner = _search(api, owner="zhang.wei", limit=100)
     assert owner["hits"] and all(h["meta"]["owner"] == "zhang.wei" for h in owner["hits"])
-    tag = _search(api, q="回执", tag="DLR", limit=100)
-    assert tag["hits"] and all("DLR" in h["meta"]["tags"] for h in tag["hits"])
+    tag = _search(api, q="回执", tag="状态报告", limit=100)
+    assert tag["hits"] and all("状态报告" in h["meta"]["tags"] for h in tag["hits"])
     published = _search(api, status="published", limit=1)
     assert published["facets"]["status"] == {"published": published["total"]}
 

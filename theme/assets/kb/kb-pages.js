@@ -4,7 +4,7 @@
 function homeSearch() {
   const el = document.querySelector('.kb-home-search');
   if (!el || el.querySelector('form')) return;
-  const action = el.dataset.searchPage || (el.querySelector('a') || {}).href || 'search/';
+  const action = (el.querySelector('a') || {}).href || 'search/';
   el.innerHTML = `<form role="search" action="${action}" class="kb-home-search__form">
       <input class="kb-home-search__input" name="q" type="search" autocomplete="off"
         placeholder="输入问题、错误码或国家，例如 印尼 回填率低" aria-label="搜索知识库">
@@ -41,11 +41,12 @@ function matrix() {
   show();
   const heads = [...table.tHead.rows[0].cells];
   let by = -1, dir = 1;
+  // sort by the cells' text: 无需注册 before any lead time, — (unknown) after; zh-CN collation is pinyin order
   const value = (r, i) => {
-    const c = r.cells[i];
-    const s = c.dataset.sort;
-    if (s !== undefined && s !== '') return Number.isNaN(Number(s)) ? s : Number(s);
-    return (c.querySelector('.kb-cell') || c).textContent.trim();
+    const t = (r.cells[i].querySelector('.kb-cell') || r.cells[i]).textContent.trim();
+    if (t === '无需注册') return -1;
+    if (t === '—') return Infinity;
+    return /^\d+(\.\d+)?$/.test(t) ? Number(t) : t;
   };
   heads.forEach((th, i) => {
     th.tabIndex = 0;
