@@ -75,12 +75,10 @@ def clean_site_leftovers(site: Path) -> list[Path]:
     versions = site_versions_dir(site)
     if versions.is_dir():
         live = os.path.realpath(site) if site.is_symlink() else ""
-        by_age = sorted((v for v in versions.iterdir() if v.is_dir() and not v.is_symlink()), key=lambda v: v.name)
-        keep = {str(v) for v in by_age[-KEEP_SITE_VERSIONS:]} | {live}
-        for v in by_age:
-            if os.path.realpath(v) not in keep and str(v) not in keep:
-                _remove(v)
-                removed.append(v)
+        others = sorted((v for v in versions.iterdir() if os.path.realpath(v) != live), key=lambda v: v.name)
+        for v in others[:-(KEEP_SITE_VERSIONS - 1) or None]:  # the live one and the newest other stay
+            _remove(v)
+            removed.append(v)
     return removed
 
 

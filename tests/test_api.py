@@ -721,3 +721,272 @@ def test_response_cache_is_bounded_in_entries_and_bytes() -> None:
     for k in ("d", "e"):
         cache.put((k,), (b"1", 1))
     assert len(cache._items) == 3 and cache.get(("c",)) is None  # b was read after c: c goes first
+
+
+# --- the token rules: internal pages, the login cookie, wrong tokens ---------------------------------------
+
+API_GETS = ["/api/search?q=印尼", "/api/suggest?q=盗", f"/api/articles/{FILL_RATE_CASE}", "/api/health"]
+
+
+@pytest.mark.parametrize("path", API_GETS)
+def test_a_wrong_token_is_401_never_a_public_answer(token_server: KbServer, path: str) -> None:
+    with token_server.client(TOKEN + "x") as c:
+        err = _assert_json_error(c.get(path), 401, "invalid_token")
+        assert "令牌" in err["message"]
+
+
+def test_a_wrong_token_on_similar_is_401(token_server: KbServer) -> None:
+    with token_server.client("nope") as c:
+        _assert_json_error(c.post("/api/similar", json={"text": "印尼 回填率"}), 401, "invalid_token")
+
+
+def test_with_a_token_internal_pages_need_it(token_server: KbServer, built: dict[str, Path]) -> None:
+    with token_server.client() as c:
+        for path in ("/", "/cases/", f"/cases/{GREY_ROUTE_CASE}/", "/search-index/manifest.json", "/no/such/"):
+            r = c.get(path)
+            assert r.status_code == 303, path
+            assert r.headers["location"].startswith("/login/?next=")
+            assert GREY_ROUTE_CASE not in r.text
+    with token_server.client(TOKEN) as c:
+        assert c.get("/").status_code == 200
+        assert c.get("/search-index/manifest.json").status_code == 200
+
+
+def test_login_page_exchanges_the_token_for_an_httponly_strict_cookie(token_server: KbServer) -> None:
+    with httpx.Client(base_url=token_server.url, timeout=30) as c:
+        page = c.get("/login/", params={"next": "/cases/"})
+        assert page.status_code == 200 and "访问令牌" in page.text and 'lang="zh-CN"' in page.text
+        bad = c.post("/login/", data={"token": "wrong", "next": "/cases/"})
+        assert bad.status_code == 401 and "令牌不正确" in bad.text and "set-cookie" not in bad.headers
+        ok = c.post("/login/", data={"token": TOKEN, "next": "/cases/"})
+        assert ok.status_code == 303 and ok.headers["location"] == "/cases/"
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+        assert TOKEN not in cookie
+        assert c.get("/cases/").status_code == 200  # the cookie jar sends it
+        ids = _ids(_search(c, q="DELIVRD"))
+        assert GREY_ROUTE_CASE in ids  # the cookie grants internal answers too
+        c.get("/logout/")
+        assert c.get("/cases/").status_code == 303
+
+
+def test_a_stale_cookie_is_401_on_the_api_and_back_to_login_on_pages(token_server: KbServer) -> None:
+    with httpx.Client(base_url=token_server.url, timeout=30, cookies={"kb_session": "0" * 64}) as c:
+        _assert_json_error(c.get("/api/search", params={"q": "印尼"}), 401, "invalid_token")
+        r = c.get("/cases/")
+        assert r.status_code == 303 and r.headers["location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)"])
+def test_login_is_no_open_redirect(token_server: KbServer, target: str) -> None:
+    r = httpx.post(f"{token_server.url}/login/", data={"token": TOKEN, "next": target})
+    assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+def test_an_internal_id_is_answered_exactly_like_a_missing_one(api: httpx.Client) -> None:
+    internal = api.get(f"/api/articles/{GREY_ROUTE_CASE}")
+    missing = api.get("/api/articles/case-1999-01-no-such-case")
+    assert internal.status_code == missing.status_code == 404
+    assert internal.content == missing.content
+    assert dict(internal.headers).keys() == dict(missing.headers).keys()
+
+
+def test_anonymous_answers_do_not_depend_on_internal_articles(api: httpx.Client, open_server: KbServer,
+                                                              built: dict[str, Path]) -> None:
+    """Same answer as a server over the public index alone: totals, facets, scores and suggestions."""
+    public_only = built["root"] / "public-only"
+    if not public_only.exists():
+        shutil.copytree(built["index"] / "public", public_only)
+    with KbServer(public_only, None, cwd=built["root"]) as ref, ref.client() as r:
+        for q in ("盗刷", "验证码", "DELIVRD", "通道", "bytd"):
+            a, b = _search(api, q=q, limit=100), _search(r, q=q, limit=100)
+            assert (a["total"], a["facets"], a["hits"]) == (b["total"], b["facets"], b["hits"]), q
+            sa = api.get("/api/suggest", params={"q": q}).json()
+            assert sa == r.get("/api/suggest", params={"q": q}).json()
+
+
+def test_without_a_token_loopback_serves_the_internal_site_and_its_search(open_server: KbServer) -> None:
+    with open_server.client() as c:
+        assert c.get("/").status_code == 200
+        assert GREY_ROUTE_CASE in _ids(_search(c, q="DELIVRD"))
+        assert c.get(f"/api/articles/{GREY_ROUTE_CASE}").status_code == 200
+
+
+def test_without_a_token_other_host_names_are_refused(open_server: KbServer) -> None:
+    """DNS rebinding: a page of evil.test that resolves to 127.0.0.1 must not read the internal site."""
+    r = httpx.get(f"{open_server.url}/", headers={"Host": "evil.test"})
+    _assert_json_error(r, 400, "invalid_host")
+    r = httpx.get(f"{open_server.url}/api/search", params={"q": "DELIVRD"}, headers={"Host": "evil.test:80"})
+    _assert_json_error(r, 400, "invalid_host")
+    assert httpx.get(f"http://localhost:{open_server.port}/api/health").status_code == 200
+
+
+def test_every_served_page_points_the_ui_at_the_server_search(site: httpx.Client, open_server: KbServer) -> None:
+    for path in ("/", "/cases/", "/no/such/page/"):
+        assert '<meta name="kb-api" content="/api/">' in site.get(path).text, path
+    with open_server.client() as c:
+        assert '<meta name="kb-api" content="/api/">' in c.get("/").text
+
+
+def test_serve_refuses_a_public_address_for_an_internal_site_without_token(built: dict[str, Path]) -> None:
+    proc = subprocess.run([str(Path(sys.executable).with_name("kb")), "serve", "--host", "0.0.0.0", "--port", "1",
+                           "--site-dir", str(built["site"]), "--index-dir", str(built["index"]), "--analytics", ""],
+                          capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in __import__("os").environ.items() if k != "KB_API_TOKEN"})
+    assert proc.returncode == 2
+    assert "KB_API_TOKEN" in proc.stderr and "拒绝" in proc.stderr
+
+
+# --- site files: conditional GET --------------------------------------------------------------------------
+
+def test_pages_and_assets_answer_conditional_gets_with_304(site: httpx.Client) -> None:
+    for path in ("/", "/sitemap.xml"):
+        first = site.get(path)
+        assert first.status_code == 200 and first.headers["etag"]
+        again = site.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+
+
+def test_hidden_files_of_the_site_are_not_served(site: httpx.Client) -> None:
+    assert site.get("/.kb-build.json").status_code == 404
+
+
+# --- malformed requests: always 4xx JSON ------------------------------------------------------------------
+
+def _raw(srv: KbServer, data: bytes, read_timeout: float = 15) -> bytes:
+    """Send bytes as they are on a fresh connection and return everything the server answers."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=read_timeout) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize("body", [b'{"text": "\\ud800"}', b'{"text": "\\udfff\\ud800 abc"}',
+                                  b'{"text": "x", "kind": "\\ud83d"}'], ids=["lone-high", "swapped", "in-kind"])
+def test_lone_surrogates_in_json_are_400(api: httpx.Client, body: bytes) -> None:
+    _assert_json_error(api.post("/api/similar", content=body, headers=JSON), 400)
+
+
+def test_lone_surrogates_and_bad_utf8_in_query_strings_are_handled(server: KbServer) -> None:
+    for path in ("/api/search?q=%ED%A0%80", "/api/search?q=%FF%FE", "/api/suggest?q=%ED%A0%80",
+                 "/api/articles/%ED%A0%80", "/api/search?%ED%A0%80=1"):
+        resp = _raw(server, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        status = int(resp.split(b" ", 2)[1])
+        assert status < 500, (path, resp[:300])
+
+
+@pytest.mark.parametrize("depth", [100, 5000, 100_000])
+def test_deep_json_is_400(api: httpx.Client, depth: int) -> None:
+    body = b'{"text": ' + b"[" * depth + b"]" * depth + b"}"
+    if len(body) < 256 * 1024:
+        _assert_json_error(api.post("/api/similar", content=body, headers=JSON), 400)
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(server: KbServer) -> None:
+    """The head announces 50 MB and sends 1 KB: the answer comes at once, the server does not wait for the rest."""
+    head = (b"POST /api/similar HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 52428800\r\n\r\n")
+    t0 = time.monotonic()
+    resp = _raw(server, head + b"{" + b" " * 1024, read_timeout=10)
+    assert resp.startswith(b"HTTP/1.1 413") and b'"too_large"' in resp
+    assert time.monotonic() - t0 < 8
+
+
+def test_a_chunked_body_is_counted_while_it_streams(server: KbServer) -> None:
+    chunk = b"x" * 65536
+    data = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(6))  # 384 KB, no length announced
+    head = b"POST /api/similar HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    resp = _raw(server, head + data, read_timeout=10)
+    assert resp.startswith(b"HTTP/1.1 413") and b'"too_large"' in resp
+
+
+@pytest.mark.parametrize("data", [b"GARBAGE\r\n\r\n", b"GET /api/health HTTP/9.9\r\n\r\n",
+                                  b"GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+                                  b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"],
+                         ids=["garbage", "version", "negative-length", "header-without-colon"])
+def test_protocol_errors_are_400_json(server: KbServer, data: bytes) -> None:
+    resp = _raw(server, data)
+    assert resp.startswith(b"HTTP/1.1 400"), resp[:200]
+    assert b"application/json" in resp and b'"bad_request"' in resp
+
+
+def test_an_oversized_request_head_is_431_json(server: KbServer) -> None:
+    data = b"GET /api/health HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 100_000 + b"\r\n\r\n"
+    resp = _raw(server, data)
+    assert resp.startswith(b"HTTP/1.1 431") and b'"headers_too_large"' in resp
+
+
+def test_half_a_request_head_is_timed_out(built: dict[str, Path], tmp_path: Path) -> None:
+    import socket
+
+    srv = KbServer(built["index"], None, cwd=tmp_path)
+    srv.args += ["--header-timeout", "1"]
+    with srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            t0 = time.monotonic()
+            resp = s.recv(4096)
+            waited = time.monotonic() - t0
+            assert s.recv(4096) == b""  # and the connection is closed
+        assert resp.startswith(b"HTTP/1.1 408") and b'"request_timeout"' in resp
+        assert waited < 5
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:  # silent after connecting
+            assert s.recv(4096).startswith(b"HTTP/1.1 408")
+        assert srv.client().get("/api/health").status_code == 200
+
+
+def test_a_client_that_hangs_up_mid_request_or_response_leaves_no_traceback(built: dict[str, Path], tmp_path: Path) -> None:
+    import socket
+
+    srv = KbServer(built["index"], built["site"], cwd=tmp_path)
+    with srv:
+        for path in ("/api/search?q=%E9%AA%8C%E8%AF%81%E7%A0%81&limit=100", "/search-index/manifest.json", "/",
+                     "/api/docs/assets/swagger-ui-bundle.js"):
+            for _ in range(5):
+                s = socket.create_connection(("127.0.0.1", srv.port))
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                s.recv(100)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()  # RST while the body is still being sent
+        for _ in range(3):  # and while it is still sending its request body
+            s = socket.create_connection(("127.0.0.1", srv.port))
+            s.sendall(b"POST /api/similar HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n{\"text\": ")
+            time.sleep(0.2)
+            s.close()
+        time.sleep(0.5)
+        assert srv.client().get("/api/health").status_code == 200
+    log = srv.log()
+    assert "Traceback" not in log and "Exception in ASGI" not in log, log
+
+
+def test_wrong_method_answers_name_the_allowed_ones(api: httpx.Client, site: httpx.Client) -> None:
+    assert api.delete("/api/search").headers["allow"] == "GET, HEAD"
+    assert api.get("/api/similar").headers["allow"] == "POST"
+    assert site.post("/index.html").headers["allow"] == "GET, HEAD"
+
+
+def test_a_pasted_ticket_is_a_valid_query(api: httpx.Client) -> None:
+    ticket = ("客户反馈：印尼验证码回填率只有五成，IOH 的 DLR 回执很慢，有些根本不回传。" * 60)[:4000]
+    body = _search(api, q=ticket)
+    assert body["total"] > 0 and body["query"] == ticket
+
+
+def test_docs_are_swagger_ui_served_from_the_package(api: httpx.Client) -> None:
+    page = api.get("/api/docs").text
+    assert "swagger-ui-bundle.js" in page and "http://" not in page and "https://" not in page
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        r = api.get(f"/api/docs/assets/{asset}")
+        assert r.status_code == 200 and len(r.content) > 10_000
+    assert "openapi.json" in api.get("/api/docs/init.js").text

@@ -21,11 +21,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 
 from kb.api import docs
-from kb.api.auth import LOGIN_PATH, Auth
+from kb.api.auth import LOGIN_PATH, Auth, LoopbackHostGuard
 from kb.api.cache import ResponseCache
 from kb.api.endpoints import FALLBACK, ROUTES
 from kb.api.errors import EXCEPTION_HANDLERS
-from kb.api.indexes import Indexes
+from kb.api.indexes import Indexes, clean_private_copies
 from kb.api.settings import ApiSettings
 from kb.api.site import SiteFiles
 from kb.api.views import KbState
@@ -56,12 +56,14 @@ def create_app(settings: ApiSettings, extra_routes: Sequence[BaseRoute] = ()) ->
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(clean_private_copies)
         await asyncio.to_thread(kb.indexes.refresh)
         task = asyncio.create_task(watch())
         try:
             yield
         finally:
             task.cancel()
+            kb.indexes.close()
             if analytics is not None:
                 analytics.close()
 
@@ -76,6 +78,8 @@ def create_app(settings: ApiSettings, extra_routes: Sequence[BaseRoute] = ()) ->
     if settings.site_dir is not None:
         routes.append(Mount("/", app=SiteFiles(settings.site_dir, settings.head_extra, gate=auth.site_gate)))
     middleware = []
+    if not settings.token and settings.loopback_only:
+        middleware.append(Middleware(LoopbackHostGuard))
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"]))

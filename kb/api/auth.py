@@ -15,13 +15,14 @@ import html
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kb.api.errors import ApiError
+from kb.api.errors import ApiError, error_response
 from kb.api.params import read_body
-from kb.api.settings import ApiSettings
+from kb.api.settings import ApiSettings, is_loopback
 from kb.fsutil import site_audience
 
 COOKIE = "kb_session"
@@ -109,6 +110,24 @@ class Auth:
         response = RedirectResponse(LOGIN_PATH, status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
+
+
+class LoopbackHostGuard:
+    """Without a token the server trusts everyone who can reach loopback, so only loopback host names may be
+    asked for: a page of evil.test whose name resolves to 127.0.0.1 (DNS rebinding) gets a 400, not the site."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = Headers(scope=scope).get("host", "")
+            name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+            if not is_loopback(name):
+                await error_response(400, "invalid_host", "没有设置令牌时只接受本机地址（127.0.0.1 或 localhost）访问")(
+                    scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 _PAGE_HEADERS = {"cache-control": "no-store", "x-frame-options": "DENY",

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 log = logging.getLogger("kb.api")
@@ -45,9 +45,16 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail), exc.headers)
 
 
+async def handle_disconnect(request: Request, exc: Exception) -> Response:
+    """The client hung up while sending its request: nobody reads the answer, and it is not our error."""
+    log.debug("client disconnected during %s %s", request.method, request.url.path)
+    return error_response(400, "client_disconnected", "客户端在请求发送完之前断开了连接")
+
+
 async def handle_any(request: Request, exc: Exception) -> Response:
     log.exception("internal error on %s", request.url.path)
     return error_response(500, "internal_error", "服务内部错误，已记录日志")
 
 
-EXCEPTION_HANDLERS = {ApiError: handle_api_error, HTTPException: handle_http_error, Exception: handle_any}
+EXCEPTION_HANDLERS = {ApiError: handle_api_error, HTTPException: handle_http_error, ClientDisconnect: handle_disconnect,
+                      Exception: handle_any}

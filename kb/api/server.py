@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import socket
 from typing import Any
 
@@ -97,14 +96,6 @@ class _HeadTooLarge(Exception):
     pass
 
 
-class _QuietDisconnects(logging.Filter):
-    """A client that hangs up mid-response is not a server error: no traceback for it in the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, ConnectionError | BrokenPipeError)
-
-
 def _config(settings: ApiSettings, port: int, workers: int, log_level: str, **kw: Any) -> uvicorn.Config:
     from kb.api.app import create_app
 
@@ -117,7 +108,6 @@ def run(settings: ApiSettings, port: int, workers: int = 1, log_level: str = "wa
     """Serve until interrupted. Several workers share one listening socket made with proto=IPPROTO_TCP, so
     asyncio sets TCP_NODELAY on accepted connections (uvicorn's own bind uses proto=0, which adds ~40 ms of
     delayed-ACK wait to keep-alive responses; uvicorn issue #3149)."""
-    logging.getLogger("uvicorn.error").addFilter(_QuietDisconnects())
     config = _config(settings, port, workers, log_level, **kw)
     if workers <= 1:
         uvicorn.Server(config).run()
