@@ -1,33 +1,42 @@
-# Two commands: `make serve` (set up, build, serve at http://127.0.0.1:8000) and `make test`.
+# Two commands: `make serve` (set up, build, serve at http://127.0.0.1:8000; `make serve PORT=8080`) and `make test`.
+# `make serve` installs only what serving needs; `make test` adds the test extras (pytest, playwright, schemathesis).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.installed-test-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SITE   ?= site
 INDEX  ?= .kb/index
 
-.PHONY: install build serve dev test check bench browser clean
+.PHONY: install install-serve build serve dev test check bench browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
-build: install
+# a developer's set-up: everything, tests included
+install: $(TEST_STAMP)
+
+install-serve: $(STAMP)
+
+build: install-serve
 	$(BIN)/kb build --site-dir $(SITE) --index-dir $(INDEX)
 
 serve: build
 	$(BIN)/kb serve --host $(HOST) --port $(PORT) --site-dir $(SITE) --index-dir $(INDEX)
 
-dev: install
+dev: install-serve
 	$(BIN)/kb serve --watch --host $(HOST) --port $(PORT)   # writes .kb/preview/, never $(SITE)
 
-check: install
+check: install-serve
 	$(BIN)/kb check content
 
 # Browser tests use Debian's chromium (and CJK fonts so Chinese renders in screenshots).
@@ -55,4 +64,4 @@ bench: install
 	$(BIN)/python scripts/bench_index_update.py
 
 clean:
-	rm -rf $(SITE) .kb build .pytest_cache
+	rm -rf $(SITE) .$(SITE)-versions .$(SITE).* .kb build .pytest_cache

@@ -65,6 +65,8 @@ class Settings:
     max_file_bytes: int = 1_000_000
     max_lead_time_days: int = 365
     site_name: str = "短信平台支持知识库"
+    #: where the site is published (canonical links, sitemap); empty: mkdocs.yml's site_url
+    site_url: str = ""
     #: the team's clock (IANA name): naive times, "today", report months; kb.dates reads it
     timezone: str = "Asia/Shanghai"
 

@@ -68,6 +68,8 @@ class KbPlugin(BasePlugin[KbConfig]):
             self.root = ContentRoot.load(config["docs_dir"])
         except Exception as e:  # ConfigError and friends: one clear line, no traceback
             raise PluginError(f"kb: 无法读取内容配置: {e}") from e
+        if self.root.settings.site_url:  # where the site is published: canonical links and the sitemap
+            config["site_url"] = self.root.settings.site_url.rstrip("/") + "/"
         if self.config.checks:
             from kb.checks import run_checks
 
@@ -208,6 +210,9 @@ class KbPlugin(BasePlugin[KbConfig]):
         a = self.articles.get(src)
         # Material reads `status` as its own page-status icon; ours means draft/published/archived
         page.meta.pop("status", None)
+        updated = dates.parse_date(a.meta.get("updated")) if a is not None else None
+        if updated is not None:  # the sitemap's lastmod: when the article changed, not when the site was built
+            page.update_date = updated.isoformat()
         if self.audience == "public":
             markdown = self._unlink_unpublished(markdown, src)
         extra = self.derived.get(src)

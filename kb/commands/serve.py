@@ -25,13 +25,15 @@ from kb.cli import content_option
 @click.option("--analytics-client-ip", is_flag=True, help="查询统计中记录客户端 IP（默认不记录）")
 @click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
               help="客户端须在这么多秒内发完请求头，否则断开")
+@click.option("--cache-entries", envvar="KB_SEARCH_CACHE", default=2048, show_default=True,
+              type=click.IntRange(0, 1_000_000), help="每个进程缓存的搜索响应条数（0 关闭；环境变量 KB_SEARCH_CACHE）")
 @click.option("--watch", is_flag=True, help="实时预览：内容改动后重新构建并刷新浏览器")
 @content_option
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(host: str, port: int, site_dir: Path, index_dir: Path, workers: int, cors: tuple[str, ...],
           analytics: str, analytics_retention_days: int, analytics_client_ip: bool, header_timeout: float,
-          watch: bool, content_dir: str, log_level: str) -> None:
+          cache_entries: int, watch: bool, content_dir: str, log_level: str) -> None:
     """启动站点和搜索 API（http://HOST:PORT/ 与 /api/）。设置 KB_API_TOKEN 后内部文章和内部页面都需要令牌。"""
     from kb.api import ApiSettings
     from kb.api.server import run
@@ -49,7 +51,8 @@ def serve(host: str, port: int, site_dir: Path, index_dir: Path, workers: int, c
     settings = ApiSettings(index_dir=index_dir, site_dir=site_dir, token=os.environ.get("KB_API_TOKEN") or None,
                            host=host, cors_origins=tuple(cors), analytics_path=Path(analytics) if analytics else None,
                            analytics_retention_days=analytics_retention_days,
-                           analytics_client_ip=analytics_client_ip, header_timeout=header_timeout)
+                           analytics_client_ip=analytics_client_ip, header_timeout=header_timeout,
+                           cache_entries=cache_entries)
     if not site_dir.is_dir() and not watch:
         click.echo(f"提示：站点目录 {site_dir} 不存在，先运行 kb build", err=True)
     if not settings.token and not settings.loopback_only and (
