@@ -6,6 +6,7 @@ Loaded once per process by `ContentRoot.load`; every face (CLI, plugin, API) rea
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -85,6 +86,14 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(path, f"YAML 语法错误: {e}", (mark.line + 1) if mark else 1) from e
 
 
+@dataclass(frozen=True)
+class EscapingLink:
+    """A symlink under the content root that leads out of it (or nowhere)."""
+
+    rel: str  # the link, relative to the content root
+    target: str  # where it resolves (absolute)
+
+
 @dataclass
 class ContentRoot:
     """A content directory and its _kb/ configuration."""
@@ -140,18 +149,38 @@ class ContentRoot:
         return cls(root, owners, glossary, schemas, settings)
 
     def article_paths(self) -> list[Path]:
-        """Every Markdown file under a kind folder, sorted, skipping _-prefixed folders."""
+        """Every Markdown file under a kind folder, sorted, skipping _-prefixed folders and anything a
+        symlink brings in from outside the root (`escaping_links` lists those)."""
         out: list[Path] = []
         for kind in kinds.KINDS:
             base = self.path / kind.folder
-            if base.is_dir():
+            if base.is_dir() and self._inside(base):
                 out.extend(p for p in base.rglob("*.md")
-                           if not any(part.startswith((".", "_")) for part in p.relative_to(base).parts))
+                           if not any(part.startswith((".", "_")) for part in p.relative_to(base).parts)
+                           and self._inside(p))
         return sorted(out, key=lambda p: p.parts)  # the order of Path comparison, without its per-call cost
 
     def page_paths(self) -> list[Path]:
         """Every page of the site: the Markdown files at the top of the root, then the articles."""
-        return sorted(p for p in self.path.glob("*.md") if p.is_file()) + self.article_paths()
+        return sorted(p for p in self.path.glob("*.md") if p.is_file() and self._inside(p)) + self.article_paths()
+
+    def _inside(self, p: Path) -> bool:
+        """Does `p` stay inside the root once a symlink is resolved? (rglob never descends into linked
+        folders, so only the path itself can be a link: one lstat for most files.)"""
+        return not p.is_symlink() or p.resolve().is_relative_to(self.path)
+
+    def escaping_links(self) -> list[EscapingLink]:
+        """Every symlink under the root (file or folder, any depth, _kb/ included) that resolves outside it,
+        or nowhere: the build never publishes or indexes through them; checks report them as data."""
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self.path):  # does not follow linked folders
+            for name in (*dirnames, *filenames):
+                p = Path(dirpath, name)
+                if p.is_symlink():
+                    target = p.resolve()
+                    if not target.is_relative_to(self.path) or not target.exists():
+                        out.append(EscapingLink(p.relative_to(self.path).as_posix(), str(target)))
+        return sorted(out, key=lambda e: e.rel)
 
     def kind_for(self, path: Path, resolved: bool = False) -> str | None:
         """The kind implied by an article's folder, or None outside the kind folders. `resolved`: the caller

@@ -23,10 +23,17 @@ SITE_BUILD_FILE = ".kb-build.json"
 KEEP_SITE_VERSIONS = 2
 
 
-def write_atomic(path: Path, data: str) -> None:
-    """Write text to a temporary sibling, then rename it over `path`: readers see old or new, never half."""
+def write_atomic(path: Path, data: str, mode: int | None = None) -> None:
+    """Write text to a temporary sibling, then rename it over `path`: readers see old or new, never half.
+    `mode` (e.g. 0o600 for files only their owner may read) is set before any byte is written."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(data, encoding="utf-8")
+    if mode is None:
+        tmp.write_text(data, encoding="utf-8")
+    else:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        os.fchmod(fd, mode)  # O_CREAT's mode is cut by the umask; an existing tmp keeps its own
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
     os.replace(tmp, path)
 
 

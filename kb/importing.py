@@ -66,7 +66,7 @@ def _title(rec: dict[str, Any], text: str) -> str:
 
 def front_matter(kind: str, rec: dict[str, Any], doc_id: str, title: str, owner: str, today: date) -> dict[str, Any]:
     fm: dict[str, Any] = {"id": doc_id, "title": title, "kind": kind, "owner": str(rec.get("owner") or owner),
-                          "status": rec.get("status", "published"), "visibility": rec.get("visibility", "public"),
+                          "status": rec.get("status", "draft"), "visibility": rec.get("visibility", "internal"),
                           "updated": str(rec.get("updated") or today.isoformat())}
     if rec.get("tags"):
         fm["tags"] = list(rec["tags"])

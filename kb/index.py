@@ -23,6 +23,7 @@ from typing import Any
 import tantivy
 
 from kb.fsutil import write_atomic
+from kb.publish import AUDIENCES, audience_of, public_body, published, visibility_of
 from kb.suggest import build_suggestions, entry
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.plain import plain_text
@@ -72,7 +73,8 @@ class IndexDoc:
 
     @property
     def visibility(self) -> str:
-        return str(self.meta.get("visibility", "public"))
+        """Who may see it: "public" only when kb.publish lets the public audience see it, else "internal"."""
+        return audience_of(self.meta)
 
     def content_hash(self) -> str:
         blob = json.dumps([self.title, self.url, self.body, self.meta, self.path], ensure_ascii=False,
@@ -80,12 +82,13 @@ class IndexDoc:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def doc_from_article(article: Any) -> IndexDoc:
+def doc_from_article(article: Any, body: str | None = None) -> IndexDoc:
+    """`body`: the Markdown the audience's page shows (kb.publish.public_body), when it is not the file's."""
     meta = {k: (v if isinstance(v, (str, int, float, bool, list, type(None))) else str(v))
             for k, v in article.meta.items()}
     return IndexDoc(id=article.id, title=article.title, kind=article.kind or "", url=article.url,
-                    body=article.body, headings=[h.text for h in article.headings if h.level > 1],
-                    meta=meta, path=article.rel)
+                    body=article.body if body is None else body,
+                    headings=[h.text for h in article.headings if h.level > 1], meta=meta, path=article.rel)
 
 
 def build_schema() -> tantivy.Schema:
@@ -114,7 +117,7 @@ def _keyword_values(doc: IndexDoc) -> dict[str, list[str]]:
         "subcategory": [str(m["subcategory"])] if m.get("subcategory") else [],
         "country": [str(m["country"])] if m.get("country") else [],
         "owner": [str(m["owner"])] if m.get("owner") else [],
-        "status": [str(m.get("status", "published"))], "visibility": [doc.visibility],
+        "status": [str(m["status"])] if m.get("status") else [], "visibility": [doc.visibility],
     }
 
 
@@ -130,6 +133,7 @@ class PreparedDoc:
     fields: dict[str, Any]
     path: str = ""  # relative to the content root
     suggest: dict[str, Any] | None = None  # the title's suggestion entry (pinyin keys), made where it is analyzed
+    audiences: tuple[str, ...] = ()  # who may see it (kb.publish.published); none unless prepare() says so
 
     def to_tantivy(self) -> tantivy.Document:
         return tantivy.Document(**self.fields)
@@ -154,24 +158,27 @@ def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
               "body": doc.body, "text": text, "path": doc.path, "hash": h}
     fields["doc"] = json.dumps(stored, ensure_ascii=False, default=str).encode()
     return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields, doc.path,
-                       entry(doc.title, "title", analyzer))
+                       entry(doc.title, "title", analyzer, visibility=doc.visibility),
+                       tuple(a for a in AUDIENCES if published(doc.meta, a)))
 
 
 # -- parallel preparation from files ----------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(content_dir: str, analyzer_config: dict[str, Any]) -> None:
+def _worker_init(content_dir: str, analyzer_config: dict[str, Any], audience: str = "internal") -> None:
     from kb.config import ContentRoot
 
     _WORKER["root"] = ContentRoot.load(content_dir)
     _WORKER["analyzer"] = Analyzer.from_config(analyzer_config)
+    _WORKER["audience"] = audience
+    _WORKER["visible"] = visibility_of(_WORKER["root"], audience)
 
 
 def _worker_prepare(paths: list[str]) -> list[PreparedDoc | tuple[str, str]]:
     from kb.model import ArticleParseError, load_article
 
-    root, analyzer = _WORKER["root"], _WORKER["analyzer"]
+    root, analyzer, audience = _WORKER["root"], _WORKER["analyzer"], _WORKER["audience"]
     out: list[PreparedDoc | tuple[str, str]] = []
     for p in paths:
         try:
@@ -179,24 +186,26 @@ def _worker_prepare(paths: list[str]) -> list[PreparedDoc | tuple[str, str]]:
         except (ArticleParseError, OSError) as e:
             out.append((p, str(e)))
             continue
-        if art.kind and not art.is_index and art.id:
-            out.append(prepare(doc_from_article(art), analyzer))
+        if art.kind and not art.is_index and art.id and published(art, audience):
+            body = public_body(art, _WORKER["visible"])
+            out.append(prepare(doc_from_article(art, body), analyzer))
     return out
 
 
 def prepare_files(content_dir: Path, paths: list[Path], analyzer: Analyzer, workers: int | None = None,
-                  errors: list[tuple[str, str]] | None = None) -> Iterator[PreparedDoc]:
-    """Load and analyze article files on all cores (fork); yields in path order; parse errors go to `errors`."""
+                  errors: list[tuple[str, str]] | None = None, audience: str = "internal") -> Iterator[PreparedDoc]:
+    """Load and analyze article files on all cores (fork); yields in path order; parse errors go to `errors`.
+    Only the articles `audience` may see, each with the text its page shows (kb.publish.public_body)."""
     import multiprocessing as mp
 
     workers = workers or min(os.cpu_count() or 1, 4)
     chunks = [[str(p) for p in paths[i:i + 200]] for i in range(0, len(paths), 200)]
     if workers <= 1 or len(paths) < 400:
-        _worker_init(str(content_dir), analyzer.to_config())
+        _worker_init(str(content_dir), analyzer.to_config(), audience)
         results: Iterable[list[Any]] = map(_worker_prepare, chunks)
         pool = None
     else:
-        pool = mp.get_context("fork").Pool(workers, _worker_init, (str(content_dir), analyzer.to_config()))
+        pool = mp.get_context("fork").Pool(workers, _worker_init, (str(content_dir), analyzer.to_config(), audience))
         results = pool.imap(_worker_prepare, chunks)
     try:
         for batch in results:
@@ -291,7 +300,7 @@ def _prepared(items: Iterable[Any], analyzer: Analyzer) -> Iterator[PreparedDoc]
 
 
 def _visible(doc: IndexDoc | PreparedDoc, audience: str) -> bool:
-    return audience != "public" or doc.visibility == "public"
+    return audience in doc.audiences if isinstance(doc, PreparedDoc) else published(doc.meta, audience)
 
 
 # -- build and update -----------------------------------------------------------------------------
@@ -379,7 +388,7 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
         new = {d.id: d.content_hash() for d in docs if _visible(d, audience)}
         parsed = set(new)
         for doc_id, k in (known or {}).items():
-            if doc_id not in parsed and (audience != "public" or k.get("visibility") == "public"):
+            if doc_id not in parsed and (audience == "internal" or k.get("visibility") == "public"):
                 new[doc_id] = k["hash"]
         changed = [d for d in docs if d.id in new and old.get(d.id) != new[d.id]]
         removed = [i for i in old if i not in new]

@@ -19,6 +19,7 @@ from kb import dates, kinds
 from kb.config import ContentRoot
 from kb.kinds import CASE_CATEGORIES, SENDER_TYPE_LABELS, SEVERITY_LABELS, label
 from kb.model import Article, article_url, slugify
+from kb.publish import counted
 from kb.tags import TagCanon
 
 #: generated page -> its title (the page's H1 and its nav entry: MkDocs' dirty builds do not read the
@@ -57,8 +58,8 @@ def _h(s: object) -> str:
 
 
 def _articles(articles: Iterable[Article], kind: str) -> list[Article]:
-    return [a for a in articles if a.kind == kind and a.has_front_matter and not a.is_index
-            and a.meta.get("status") != "draft"]
+    """The published articles of a kind (drafts never count in the generated lists and their totals)."""
+    return [a for a in articles if a.kind == kind and a.has_front_matter and not a.is_index and counted(a)]
 
 
 @cache

@@ -1,10 +1,13 @@
 """The MkDocs plugin `kb`: a thin adapter from MkDocs events to the core.
 
 on_config   load the content root, run the checks (errors fail the build, warnings are logged)
-on_files    drop internal (and draft) articles from a public build, add generated pages and the
-            published JSON Schemas, and set a short navigation (cases are never listed in the nav)
-on_page_markdown  article header (kind, owner, updated, 待复核, tags); in a public build, links to
-            articles that are not published become plain text
+on_files    keep only what the audience may see (kb.publish.published) and the files those pages
+            reference (no attachment of a hidden article, no import by-product, nothing a symlink brings
+            in from outside the content root), add generated pages and the published JSON Schemas, and
+            set a short navigation (cases are never listed in the nav)
+on_page_markdown  article header (kind, owner, updated, 待复核, tags); links to articles the audience
+            may not see become plain text, list items and table rows naming them are dropped
+            (kb.publish.public_markdown, the same text the indexers index)
 on_post_build     static search index for the site search (same analyzer as the server engine)
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
-import re
+from pathlib import Path
 from typing import Any
 
 from mkdocs.config import config_options as c
@@ -26,11 +29,9 @@ from kb import dates, kinds, pages
 from kb.config import ContentRoot
 from kb.model import Article, load_article
 from kb.tags import TagCanon
+from kb.publish import public_markdown, published, references
 
 log = logging.getLogger("mkdocs.plugins.kb")
-
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_MD_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(([^)\s]+)(\s+\"[^\"]*\")?\)")
 
 
 class KbConfig(Config):
@@ -93,23 +94,45 @@ class KbPlugin(BasePlugin[KbConfig]):
                 log.info(f"kb: 跳过无法解析的文件 {p}: {e}")
                 continue
             self.articles[a.rel] = a
-        self.published = {rel: a for rel, a in self.articles.items() if self._publishes(a)}
+        self.published = {rel: a for rel, a in self.articles.items() if published(a, self.audience)}
 
-    def _publishes(self, a: Article) -> bool:
-        if not a.has_front_matter:
-            return True  # index pages
-        if self.audience == "public":
-            return a.is_public and a.meta.get("status") == "published"
-        return True  # the team sees everything, drafts and archived articles with a badge
+    def is_visible(self, rel: str) -> bool:
+        """May this build's audience see content path `rel`? A Markdown file only when it is a published
+        page; anything else (generated pages, attachments, missing files) is not an article: yes."""
+        if rel in self.published:
+            return True
+        if rel in self.articles:
+            return False
+        assert self.root is not None
+        return not (rel.endswith(".md") and (self.root.path / rel).is_file())
+
+    def _referenced(self, config: Any) -> set[str]:
+        """Content paths of the files the published pages reference (links, images, raw HTML src/href),
+        as those pages show them, plus the docs-dir files mkdocs.yml names (extra_css, extra_javascript)."""
+        out: set[str] = set()
+        for rel, a in self.published.items():
+            out |= references(public_markdown(a.body, rel, self.is_visible), rel)
+        for key in ("extra_css", "extra_javascript"):
+            out.update(str(getattr(x, "path", x)).lstrip("/") for x in config.get(key) or [])
+        return out
 
     def on_files(self, files: Files, config: Any) -> Files:
         self._load()
-        for f in list(files):
-            if not f.src_uri.endswith(".md"):
-                continue
-            if f.src_uri.startswith("_kb/") or (f.src_uri in self.articles and f.src_uri not in self.published):
-                files.remove(f)
         assert self.root is not None
+        docs = Path(config["docs_dir"]).resolve()
+        referenced = self._referenced(config)
+        for f in list(files):
+            if f.abs_src_path is None or not Path(f.abs_src_path).is_relative_to(config["docs_dir"]):
+                continue  # theme files
+            if not Path(f.abs_src_path).resolve().is_relative_to(docs):
+                files.remove(f)  # a symlink out of the content root: never published (kb check reports it)
+            elif f.src_uri.startswith("_kb/"):
+                files.remove(f)
+            elif f.src_uri.endswith(".md"):
+                if f.src_uri not in self.published:
+                    files.remove(f)  # hidden from this audience, or not an article kb could read
+            elif f.src_uri not in referenced:
+                files.remove(f)  # attachments of hidden articles, import by-products, stray files
         visible = list(self.published.values())
         self.canon = TagCanon(self.root.glossary)
         if isinstance(config["extra"].get("kb"), dict):  # code -> Chinese name for the search UI
@@ -213,8 +236,7 @@ class KbPlugin(BasePlugin[KbConfig]):
         updated = dates.parse_date(a.meta.get("updated")) if a is not None else None
         if updated is not None:  # the sitemap's lastmod: when the article changed, not when the site was built
             page.update_date = updated.isoformat()
-        if self.audience == "public":
-            markdown = self._unlink_unpublished(markdown, src)
+        markdown = public_markdown(markdown, src, self.is_visible)
         extra = self.derived.get(src)
         if extra is not None:  # home page parts, recent cases, sections too long for the nav
             if pages.HOME_MARKER in markdown:
@@ -232,28 +254,6 @@ class KbPlugin(BasePlugin[KbConfig]):
                 return "\n".join(lines)
         return header + "\n\n" + markdown
 
-    def _unlink_unpublished(self, markdown: str, src: str) -> str:
-        """Public build: a list item that links an unpublished article is dropped (its title would
-        leak); any other link to one becomes plain text."""
-
-        def target_hidden(target: str) -> bool:
-            if re.match(r"^[a-zA-Z][\w+.-]*:|^#|^/", target):
-                return False
-            path = target.split("#", 1)[0]
-            rel = posixpath.normpath(posixpath.join(posixpath.dirname(src), path))
-            return rel in self.articles and rel not in self.published
-
-        def repl(m: re.Match[str]) -> str:
-            return m.group(2) if not m.group(1) and target_hidden(m.group(3)) else m.group(0)
-
-        out = []
-        for line in markdown.split("\n"):
-            if _LIST_ITEM.match(line) and any(not m.group(1) and target_hidden(m.group(3))
-                                              for m in _MD_LINK.finditer(line)):
-                continue
-            out.append(_MD_LINK.sub(repl, line))
-        return "\n".join(out)
-
     # -- static search ------------------------------------------------------------------------
     def on_post_build(self, config: Any) -> None:
         if not self.config.static_index:
@@ -261,5 +261,5 @@ class KbPlugin(BasePlugin[KbConfig]):
         from kb.static_index import write_site_index
 
         assert self.root is not None
-        stats = write_site_index(self.published.values(), self.root, config["site_dir"])
+        stats = write_site_index(self.published.values(), self.root, config["site_dir"], self.is_visible)
         log.info(f"kb: 静态搜索索引 {stats['docs']} 篇，{stats['total_bytes']:,} 字节，{stats['shards']} 个分片")

@@ -21,6 +21,7 @@ from kb.kinds import CASE_CATEGORIES as CATEGORIES
 from kb.kinds import SEVERITY_LABELS as SEVERITY
 from kb.kinds import label as kind_label
 from kb.model import Article
+from kb.publish import counted
 
 REVIEW_WINDOW_DAYS = 30
 TREND_MONTHS = 3
@@ -46,8 +47,9 @@ CHART_STYLE = """<style>
 # -- selection ------------------------------------------------------------------------------------
 
 def _documents(articles: Iterable[Article]) -> list[Article]:
-    """Articles that count in reports: real articles (front matter, not index pages), not archived."""
-    return [a for a in articles if a.has_front_matter and not a.is_index and a.meta.get("status") != "archived"]
+    """Articles that count in reports: real articles (front matter, not index pages) that kb.publish counts
+    (status published: drafts and archived articles never count in totals)."""
+    return [a for a in articles if a.has_front_matter and not a.is_index and counted(a)]
 
 
 def _cases(articles: Iterable[Article]) -> list[Article]:
@@ -565,7 +567,7 @@ def reports_markdown(articles: Iterable[Article], root: ContentRoot, today: dt.d
     cases = case_report(articles, today=today)
     return "\n".join([
         "# 报表", "",
-        f"根据知识库内容自动生成，统计日期 {today.isoformat()}。案例统计不含已归档案例。", "",
+        f"根据知识库内容自动生成，统计日期 {today.isoformat()}。统计只含已发布的文章（不含草稿和已归档文章）。", "",
         CHART_STYLE, "",
         cases_markdown(cases),
         owners_markdown(owner_report(articles, root, today)),

@@ -20,6 +20,7 @@ from typing import Any
 import tantivy
 
 from kb.index import ANALYZER_FILE, CURRENT, KEYWORD_FIELDS, META_FILE, SUGGEST_FILE, IndexInfo, open_current
+from kb.publish import audience_of, published
 from kb.suggest import Suggestion, match, pinyin_terms
 from kb.text import Analyzer, QueryTerms
 
@@ -203,7 +204,7 @@ class Searcher:
             terms = [Q.term_query(st.schema, name, str(v), index_option="basic") for v in values]
             out.append(terms[0] if len(terms) == 1 else Q.boolean_query([(tantivy.Occur.Should, t) for t in terms]))
         if not include_internal:
-            out.append(Q.term_query(st.schema, "visibility", "public", index_option="basic"))
+            out.append(_public_only(st.schema))
         return out
 
     def _combine(self, main: tantivy.Query | None, filters: list[tantivy.Query]) -> tantivy.Query:
@@ -307,8 +308,8 @@ class Searcher:
         if not res.hits:
             return None
         d = self._stored(st, res.hits[0][1])
-        d["visibility"] = str(d["meta"].get("visibility", "public"))
-        if not include_internal and d["visibility"] != "public":
+        d["visibility"] = audience_of(d["meta"])
+        if not include_internal and not published(d["meta"], "public"):
             return None
         return d
 
@@ -316,8 +317,14 @@ class Searcher:
         st = self._state
         if include_internal:
             return st.searcher.num_docs
-        q = tantivy.Query.term_query(st.schema, "visibility", "public", index_option="basic")
-        return st.searcher.search(q, limit=1, count=True).count
+        return st.searcher.search(_public_only(st.schema), limit=1, count=True).count
+
+
+def _public_only(schema: tantivy.Schema) -> tantivy.Query:
+    """Documents the public may see (kb.publish.published): visibility public AND status published."""
+    Q = tantivy.Query
+    return Q.boolean_query([(tantivy.Occur.Must, Q.term_query(schema, "visibility", "public", index_option="basic")),
+                            (tantivy.Occur.Must, Q.term_query(schema, "status", "published", index_option="basic"))])
 
 
 def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, fields: Sequence[str]) -> dict[str, dict[str, int]] | None:

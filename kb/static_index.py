@@ -25,7 +25,7 @@ import shutil
 import struct
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -189,11 +189,15 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
             "keys": len(impacts) + len(filters), "postings": total, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def write_site_index(articles: Iterable[Any], root: Any, site_dir: Path | str) -> dict[str, Any]:
-    """The static index of a site's published articles (the site build and the live preview)."""
+def write_site_index(articles: Iterable[Any], root: Any, site_dir: Path | str,
+                     is_visible: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """The static index of a site's published articles (the site build and the live preview), each with the
+    text its page shows: `is_visible` (content path -> bool) as the page's kb.publish.public_body uses it."""
     from kb.index import doc_from_article, prepare
+    from kb.publish import public_body
 
     analyzer = Analyzer.from_root(root)
     arts = sorted((a for a in articles if a.has_front_matter and not a.is_index and a.kind), key=lambda a: a.rel)
-    return write_static_index((prepare(doc_from_article(a), analyzer) for a in arts),
+    return write_static_index((prepare(doc_from_article(a, public_body(a, is_visible) if is_visible else None),
+                                       analyzer) for a in arts),
                               Path(site_dir) / SITE_SUBDIR, analyzer)

@@ -48,7 +48,8 @@ def _pinyin(text: str, phrase_aware: bool = False) -> tuple[str, str]:
 
 
 def entry(text: str, kind: str, analyzer: Analyzer, id: str | None = None, url: str | None = None,
-          visibility: str = "public") -> dict[str, Any]:
+          visibility: str = "internal") -> dict[str, Any]:
+    """One suggestion. `visibility` "public" only for what anonymous callers may see (fail closed)."""
     full, initials = _pinyin(text, phrase_aware=kind == "term")
     return {"text": text, "kind": kind, "id": id, "url": url, "visibility": visibility,
             "norm": analyzer.normalize(text).replace(" ", ""), "py": full, "ini": initials}
@@ -65,9 +66,10 @@ def build_suggestions(titles: list[dict[str, Any]], analyzer: Analyzer,
         if k is None:
             return entry(text, kind, analyzer, **extra)
         return {"text": text, "kind": kind, "id": extra.get("id"), "url": extra.get("url"),
-                "visibility": extra.get("visibility", "public"), "norm": k[0], "py": k[1], "ini": k[2]}
+                "visibility": extra.get("visibility", "internal"), "norm": k[0], "py": k[1], "ini": k[2]}
 
-    out = [make(t, "term") for t in analyzer.terms]
+    # glossary terms are configuration every audience sees (the static manifest carries them too)
+    out = [make(t, "term", visibility="public") for t in analyzer.terms]
     out += [make(t["title"], "title", id=t["id"], url=t["url"], visibility=t["visibility"]) for t in titles]
     return out
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from kb import fsutil
 from kb.checks.body import check_sensitive
 from kb.config import ContentRoot
 from kb.dates import format_timestamp, parse_timestamp
@@ -466,6 +467,12 @@ def output_dir_in_root(out: Path, root: ContentRoot) -> Path:
     return out
 
 
+def default_rejects_path(root: ContentRoot, source: Path) -> Path:
+    """Where an import's rejected rows go unless told: `.kb/rejects/<export name>.jsonl` beside the content
+    root, never inside it (everything in the content root may be published)."""
+    return root.path.parent / ".kb" / "rejects" / f"{Path(source).name}.jsonl"
+
+
 def import_tickets(source: Path, mapping: TicketMapping, out: Path, root: ContentRoot,
                    rejects_path: Path | None = None, default_owner: str | None = None,
                    progress: Callable[[int], None] | None = None) -> TicketImportResult:
@@ -474,7 +481,10 @@ def import_tickets(source: Path, mapping: TicketMapping, out: Path, root: Conten
     out = output_dir_in_root(out, root)
     if default_owner and default_owner not in root.owners:
         raise TicketImportError(f"--owner {default_owner!r} 不在 owners.yml 中（可选: {', '.join(sorted(root.owners))}）")
-    rejects_path = Path(rejects_path) if rejects_path else out.parent / "rejects.jsonl"
+    rejects_path = Path(rejects_path) if rejects_path else default_rejects_path(root, source)
+    if rejects_path.resolve().is_relative_to(root.path):
+        raise TicketImportError(f"拒绝文件 {rejects_path} 不能放在内容目录 {root.path} 内：内容目录中的文件会被发布和索引；"
+                                f"不指定 --rejects 时写入 {default_rejects_path(root, source)}")
     out.mkdir(parents=True, exist_ok=True)
     taken = {p.stem for p in root.article_paths() if out not in p.resolve().parents}
     imp = TicketImporter(mapping, root, default_owner, taken_ids=taken)
@@ -513,8 +523,9 @@ def import_tickets(source: Path, mapping: TicketMapping, out: Path, root: Conten
         imp.seen_tickets[ticket_slug(imp.get(row.data, "id"))] = row.line
         imp.seen_titles[case.title_key] = row.line
         result.imported += 1
-    rejects_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(rejects_path, "".join(line + "\n" for line in rejects))
+    rejects_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # rejected rows are masked, but they are raw customer tickets: only their owner may read them
+    fsutil.write_atomic(rejects_path, "".join(line + "\n" for line in rejects), mode=0o600)
     result.masked = imp.masker.counts
     result.defaulted = imp.defaulted
     result.seconds = time.perf_counter() - started

@@ -212,11 +212,22 @@ def test_output_outside_the_content_root_is_a_usage_error(content_copy: Path, tm
     assert "cases/" in result.output
 
 
-def test_default_rejects_file_is_beside_the_output_dir(content_copy: Path) -> None:
+def test_default_rejects_file_is_under_dot_kb_beside_the_content_root_and_private(content_copy: Path) -> None:
     root = ContentRoot.load(content_copy)
     res = import_tickets(FIX / "small.csv", TicketMapping.load(MAPPING), content_copy / "cases" / "imported", root)
-    assert res.rejects_path == content_copy / "cases" / "rejects.jsonl"
+    assert res.rejects_path == content_copy.parent / ".kb" / "rejects" / "small.csv.jsonl"
+    assert res.rejects_path.stat().st_mode & 0o777 == 0o600
+    assert not list(content_copy.rglob("*.jsonl"))
     assert res.read == 9 and res.imported == 2
+
+
+def test_a_rejects_file_inside_the_content_root_is_refused(content_copy: Path) -> None:
+    result = CliRunner().invoke(main, ["import", "tickets", str(FIX / "small.csv"), "--map", str(MAPPING),
+                                       "--out", str(content_copy / "cases" / "imported"), "--content",
+                                       str(content_copy), "--rejects", str(content_copy / "cases" / "r.jsonl")])
+    assert result.exit_code == 1
+    assert "不能放在内容目录" in result.output
+    assert not (content_copy / "cases" / "r.jsonl").exists()
 
 
 def test_mapping_without_required_columns_is_refused() -> None:

@@ -21,7 +21,7 @@ MASK_LABELS = {"phone": "电话号码", "email": "邮箱", "secret": "密钥/密
               help="输出目录，须在内容根的 cases/ 之内，例如 content/cases/imported")
 @content_option
 @click.option("--rejects", "rejects_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="拒绝行写入的 JSONL 文件（默认 <out>/../rejects.jsonl）")
+              help="拒绝行写入的 JSONL 文件（默认 内容目录旁的 .kb/rejects/<文件名>.jsonl，权限 0600；不能在内容目录内）")
 @click.option("--owner", default=None, help="处理人无法映射时使用的负责人 id（须在 owners.yml 中）")
 def tickets(file: Path, mapping_file: Path, out: Path, content_dir: str, rejects_file: Path | None,
             owner: str | None) -> None:

@@ -35,14 +35,14 @@ def build_from_content(content_dir: str, index_dir: Path, audience: str, increme
     seen: list[Any] = []
 
     def tee(docs: Any) -> Any:
-        for d in docs:
+        for d in docs:  # only what the audience may see (prepare_files asks kb.publish)
             seen.append((d.path, d.id, d.hash, d.title, d.url, d.visibility))
-            if static_dir and (audience == "internal" or d.visibility == "public"):
+            if static_dir:
                 kept.append(d)
             yield d
 
     with progress_bar("建立索引", len(paths)) as advance:
-        docs = prepare_files(root.path, paths, analyzer, errors=errors)
+        docs = prepare_files(root.path, paths, analyzer, errors=errors, audience=audience)
         info = build_index(tee(docs), index_dir, analyzer, audience, progress=advance)
     _write_file_table(root, index_dir, audience, {p: rest for p, *rest in seen})
     if static_dir:
@@ -61,7 +61,8 @@ FILE_TABLE = "files.json"
 
 def _write_file_table(root: Any, index_dir: Path, audience: str, docs: dict[str, list[Any]]) -> None:
     """Beside the index: rel path -> [mtime_ns, size, id, hash, title, url, visibility] of every indexed
-    file, so `kb index --incremental` re-reads only files whose size or mtime changed."""
+    file (so only what the index's audience may see), so `kb index --incremental` re-reads only files whose
+    size or mtime changed."""
     import json
 
     from kb.fsutil import write_atomic
@@ -83,6 +84,7 @@ def _update_from_files(root: Any, index_dir: Path, analyzer: Any, audience: str)
 
     from kb.index import INDEX_VERSION, doc_from_article, update_index
     from kb.model import ArticleParseError, load_article
+    from kb.publish import public_body, published, visibility_of
 
     try:
         table = json.loads((Path(index_dir) / FILE_TABLE).read_text(encoding="utf-8"))
@@ -95,6 +97,7 @@ def _update_from_files(root: Any, index_dir: Path, analyzer: Any, audience: str)
     known: dict[str, dict[str, str]] = {}
     entries: dict[str, list[Any]] = {}
     articles = []
+    is_visible = visibility_of(root, audience)
     for p in root.article_paths():
         rel = root.rel(p)
         try:
@@ -111,9 +114,9 @@ def _update_from_files(root: Any, index_dir: Path, analyzer: Any, audience: str)
         except (ArticleParseError, OSError) as err:
             click.echo(f"{rel}: 跳过（无法解析）：{err}", err=True)
             continue
-        if a.kind and not a.is_index and a.id:
-            d = doc_from_article(a)
-            articles.append(a)
+        if a.kind and not a.is_index and a.id and published(a, audience):
+            d = doc_from_article(a, public_body(a, is_visible))
+            articles.append(d)
             entries[rel] = [d.id, d.content_hash(), d.title, d.url, d.visibility]
     info = update_index(articles, index_dir, analyzer, audience, known=known)
     _write_file_table(root, index_dir, audience, entries)

@@ -1,0 +1,163 @@
+"""Who may see an article, and the Markdown a reader of one audience is shown: the only publishing rule.
+
+Every output (pages, sitemap, generated pages, static index, server index, file table, API, reports) asks
+`published`; every indexer of an audience indexes `public_body`, the text the audience's page shows.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+AUDIENCES: tuple[str, ...] = ("internal", "public")
+
+
+def _meta(article_or_meta: Any) -> Mapping[str, Any]:
+    return article_or_meta if isinstance(article_or_meta, Mapping) else article_or_meta.meta
+
+
+def published(article_or_meta: Any, audience: str) -> bool:
+    """May `audience` see this article? internal: every article that is not archived; public:
+    `visibility: public` and `status: published`, nothing else. A missing or unknown value is internal.
+
+    An `index.md` page without front matter is a section's landing page, not an article: every audience
+    sees it. Raises ValueError for an unknown audience (a programming error, never a reader's default)."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}; one of {AUDIENCES}")
+    if not isinstance(article_or_meta, Mapping) and not getattr(article_or_meta, "has_front_matter", True) \
+            and getattr(article_or_meta, "is_index", False):
+        return True
+    meta = _meta(article_or_meta)
+    if audience == "internal":
+        return meta.get("status") != "archived"
+    return meta.get("visibility") == "public" and meta.get("status") == "published"
+
+
+def counted(article_or_meta: Any) -> bool:
+    """Does this article count in report totals and generated lists? Only `status: published`: drafts,
+    archived articles and unknown statuses never do."""
+    return _meta(article_or_meta).get("status") == "published"
+
+
+def audience_of(article_or_meta: Any) -> str:
+    """The widest audience that may see it: "public" when published for the public, else "internal"."""
+    return "public" if published(article_or_meta, "public") else "internal"
+
+
+# -- the Markdown a page shows -------------------------------------------------------------------
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_TABLE_ROW = re.compile(r"^\s*\|")
+#: inline link or image: [text](target "title"); group 1 "!" for images
+_MD_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)")
+#: reference link [text][ref] or [text][] / collapsed; resolved against the definitions below
+_REF_LINK = re.compile(r"(!?)\[([^\]\n]+)\]\[([^\]\n]*)\]")
+_REF_DEF = re.compile(r"^\s{0,3}\[([^\]\n]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
+#: raw HTML anchor <a href="...">text</a>
+_HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']*)[\"'][^>]*>(.*?)</a\s*>", re.I | re.S)
+_HTML_REF = re.compile(r"\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_EXTERNAL = re.compile(r"^[a-zA-Z][\w+.-]*:|^#|^/|^//")
+
+
+def link_target(from_rel: str, target: str) -> str | None:
+    """The content-relative path a relative link of page `from_rel` points at (anchor and query dropped),
+    or None for external links, absolute paths and same-page anchors."""
+    target = target.strip()
+    if not target or _EXTERNAL.match(target):
+        return None
+    path = re.split(r"[#?]", target, maxsplit=1)[0]
+    if not path:
+        return None
+    from urllib.parse import unquote
+
+    return posixpath.normpath(posixpath.join(posixpath.dirname(from_rel), unquote(path)))
+
+
+def public_markdown(markdown: str, rel: str, is_visible: Callable[[str], bool]) -> str:
+    """`markdown` of the page at content path `rel` as a reader who may only see what `is_visible`
+    (content-relative path -> bool) allows: a list item or table row that links a hidden article is dropped
+    (its title would leak), any other link to one becomes its plain text, and reference definitions that
+    point at one are removed."""
+    def hidden(target: str) -> bool:
+        dest = link_target(rel, target)
+        return dest is not None and not is_visible(dest)
+
+    lines = markdown.split("\n")
+    refs: dict[str, str] = {}
+    for line in lines:
+        m = _REF_DEF.match(line)
+        if m:
+            refs.setdefault(m.group(1).strip().lower(), m.group(2))
+
+    def ref_hidden(m: re.Match[str]) -> bool:
+        key = (m.group(3) or m.group(2)).strip().lower()
+        return key in refs and hidden(refs[key])
+
+    def leaks(line: str) -> bool:
+        return any(not m.group(1) and hidden(m.group(3)) for m in _MD_LINK.finditer(line)) \
+            or any(not m.group(1) and ref_hidden(m) for m in _REF_LINK.finditer(line)) \
+            or any(hidden(m.group(1)) for m in _HTML_LINK.finditer(line))
+
+    def unlink(line: str) -> str:
+        line = _MD_LINK.sub(lambda m: m.group(2) if not m.group(1) and hidden(m.group(3)) else m.group(0), line)
+        line = _REF_LINK.sub(lambda m: m.group(2) if not m.group(1) and ref_hidden(m) else m.group(0), line)
+        return _HTML_LINK.sub(lambda m: m.group(2) if hidden(m.group(1)) else m.group(0), line)
+
+    out: list[str] = []
+    for line in lines:
+        d = _REF_DEF.match(line)
+        if d and hidden(d.group(2)):
+            continue
+        if (_LIST_ITEM.match(line) or _TABLE_ROW.match(line)) and leaks(line):
+            continue
+        out.append(unlink(line))
+    return "\n".join(out)
+
+
+def public_body(article: Any, is_visible: Callable[[str], bool]) -> str:
+    """The article's Markdown body exactly as the page of an audience shows it (see `public_markdown`);
+    the indexers of that audience index this text, not the file's."""
+    return public_markdown(article.body, article.rel, is_visible)
+
+
+def references(markdown: str, rel: str) -> set[str]:
+    """Content paths the page at `rel` links or embeds (Markdown links and images, reference definitions,
+    raw HTML src/href): the files a build must copy for it."""
+    out: set[str] = set()
+    targets = [m.group(3) for m in _MD_LINK.finditer(markdown)]
+    targets += [m.group(2) for line in markdown.split("\n") if (m := _REF_DEF.match(line))]
+    targets += [m.group(1) for m in _HTML_REF.finditer(markdown)]
+    for t in targets:
+        dest = link_target(rel, t)
+        if dest is not None:
+            out.add(dest)
+    return out
+
+
+def visibility_of(root: Any, audience: str) -> Callable[[str], bool]:
+    """`is_visible` over a content root, as a site build of `audience` decides it: a Markdown file is visible
+    only when it is one of the root's pages that the audience may see (targets are read on demand and
+    remembered); anything else (generated pages, attachments, missing files) is not an article: visible."""
+    from kb.model import ArticleParseError, load_article
+
+    known: dict[str, bool] = {}
+    pages: set[str] = set()
+
+    def is_visible(rel: str) -> bool:
+        if rel in known:
+            return known[rel]
+        p = root.path / rel
+        ok = True
+        if rel.endswith(".md") and p.is_file():
+            if not pages:
+                pages.update(root.rel(q) for q in root.page_paths())
+            try:
+                ok = rel in pages and published(load_article(p, root), audience)
+            except (ArticleParseError, OSError):
+                ok = False  # an article nobody can read is nobody's to see
+        known[rel] = ok
+        return ok
+
+    return is_visible
