@@ -374,3 +374,14 @@ def test_internal_pages_need_the_token_when_one_is_configured(internal_build: Bu
             srv.client() as c:
         r = c.get("/manuals/internal/")
         assert "zqinternal" not in r.text
+
+
+def test_symlinks_out_of_the_content_root_are_reported_as_data_and_never_walked(tmp_path: Path) -> None:
+    from kb.config import ContentRoot
+
+    root = ContentRoot.load(make_root(tmp_path, invalid=False))
+    assert [e.rel for e in root.escaping_links()] == ["manuals/escape.md", "manuals/linked"]
+    assert all(not e.target.startswith(str(root.path)) for e in root.escaping_links())
+    walked = {root.rel(p) for p in root.page_paths()}
+    assert "manuals/public-ok.md" in walked
+    assert not {r for r in walked if "escape" in r or "linked" in r}
