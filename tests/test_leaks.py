@@ -349,9 +349,6 @@ def test_anonymous_api_callers_of_an_internal_index_get_no_internal_article(inte
             assert c.get("/api/articles/internal").status_code == 200
 
 
-@pytest.mark.xfail(strict=False, reason="the public sub-index <index-dir>/public/ of an internal build comes "
-                                        "with the semantic engineer's pipeline and the api engineer's index "
-                                        "selection (common.md contract); not on main yet")
 def test_an_internal_build_writes_a_public_sub_index_that_anonymous_callers_are_served_from(
         internal_build: Build, tmp_path: Path) -> None:
     public = internal_build.index / "public"
@@ -367,8 +364,6 @@ def test_an_internal_build_writes_a_public_sub_index_that_anonymous_callers_are_
         assert [h["score"] for h in a["hits"]] == [h["score"] for h in b["hits"]]
 
 
-@pytest.mark.xfail(strict=False, reason="with KB_API_TOKEN set, internal pages need the token too: the api "
-                                        "engineer's part of issue #13 item 2; not on main yet")
 def test_internal_pages_need_the_token_when_one_is_configured(internal_build: Build, tmp_path: Path) -> None:
     with KbServer(internal_build.index, internal_build.site, token="s3cret", cwd=tmp_path) as srv, \
             srv.client() as c:
