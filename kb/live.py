@@ -172,10 +172,12 @@ class LivePreview:
         try:
             from kb.config import ContentRoot
             from kb.model import load_articles
+            from kb.publish import published, visibility_of
             from kb.static_index import write_site_index
 
-            root = ContentRoot.load(self.content_dir)
-            write_site_index(load_articles(root)[0], root, self.site_dir)
+            root = ContentRoot.load(self.content_dir)  # the preview is an internal build: the same rule as its pages
+            write_site_index([a for a in load_articles(root)[0] if published(a, "internal")], root, self.site_dir,
+                             visibility_of(root, "internal"))
         except Exception as e:  # noqa: BLE001
             log.warning("静态索引更新失败：%s", e)
 

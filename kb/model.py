@@ -80,7 +80,9 @@ class Article:
 
     @property
     def visibility(self) -> str:
-        return str(self.meta.get("visibility") or "internal")  # unknown means internal: fail closed
+        """The writer's visibility as kb reads it: "public" only when it says so; missing or unknown values are
+        internal (fail closed). Who may see the article is kb.publish.published's answer, not this one."""
+        return "public" if self.meta.get("visibility") == "public" else "internal"
 
     @property
     def is_public(self) -> bool:

@@ -106,3 +106,27 @@ def test_public_markdown_keeps_everything_when_all_is_visible() -> None:
 ])
 def test_link_target(target: str, want: str | None) -> None:
     assert link_target("manuals/page.md", target) == want
+
+
+def _case(aid: str, status: str) -> object:
+    text = (f"---\nid: {aid}\ntitle: {aid}\nkind: case\nowner: zhang.wei\nstatus: {status}\nvisibility: internal\n"
+            "updated: 2026-11-01\nreview_by: 2026-01-01\ncustomer: 某客户\ncategory: 技术问题\nsubcategory: 回填率\n"
+            "severity: high\nchannel: 工单\nreported_at: \"2026-11-01 09:00\"\n"
+            "resolved_at: \"2026-11-01 12:00\"\n---\n# x\n")
+    return parse_article(Path(f"/c/cases/{aid}.md"), f"cases/{aid}.md", text.encode(), "case")
+
+
+def test_drafts_and_archived_cases_never_count_in_report_totals() -> None:
+    import datetime as dt
+
+    from kb.config import ContentRoot
+    from kb.reports import case_report, freshness_report, owner_report
+
+    root = ContentRoot.load(Path(__file__).resolve().parent.parent / "content")
+    arts = [_case("a", "published"), _case("b", "draft"), _case("c", "archived"), _case("d", "published")]
+    day = dt.date(2026, 12, 1)
+    assert case_report(arts, today=day)["totals"]["cases"] == 2
+    assert freshness_report(arts, root, day)["totals"] == {
+        "articles": 2, "stale": 2, "senderid_unverified": 0, "unowned": 0, "review_queue": 0}
+    owner = next(o for o in owner_report(arts, root, day)["owners"] if o["id"] == "zhang.wei")
+    assert (owner["articles"], owner["cases"], owner["stale"]) == (2, 2, 2)
