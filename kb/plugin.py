@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,8 @@ from mkdocs.structure.files import File, Files
 from kb import dates, kinds, pages
 from kb.config import ContentRoot
 from kb.model import Article, load_article
-from kb.tags import TagCanon
 from kb.publish import public_markdown, published, references
+from kb.tags import TagCanon
 
 log = logging.getLogger("mkdocs.plugins.kb")
 
