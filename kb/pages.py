@@ -257,7 +257,7 @@ def home_page(articles: Iterable[Article], root: ContentRoot, have: Collection[s
     out = [f'<div class="kb-home-search"><a href="{_h(_href(rel, "search/index.md"))}">搜索知识库</a></div>', ""]
     counts = []
     for kind in kinds.KINDS:
-        n = sum(a.kind == kind.name for a in docs)
+        n = sum(a.kind == kind.name and counted(a) for a in docs)  # drafts never count in totals
         counts.append(f'<a class="kb-home-count" href="{_h(_href(rel, kind.index_page))}"><b>{n}</b>'
                       f'<span>{_h(kind.label)}</span></a>' if kind.index_page in have else
                       f'<span class="kb-home-count"><b>{n}</b><span>{_h(kind.label)}</span></span>')
