@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 AUDIENCES: tuple[str, ...] = ("internal", "public")
 
@@ -58,6 +59,7 @@ _REF_DEF = re.compile(r"^\s{0,3}\[([^\]\n]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
 #: raw HTML anchor <a href="...">text</a>
 _HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']*)[\"'][^>]*>(.*?)</a\s*>", re.I | re.S)
 _HTML_REF = re.compile(r"\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_HREF = re.compile(r"href", re.I)
 _EXTERNAL = re.compile(r"^[a-zA-Z][\w+.-]*:|^#|^/|^//")
 
 
@@ -70,8 +72,6 @@ def link_target(from_rel: str, target: str) -> str | None:
     path = re.split(r"[#?]", target, maxsplit=1)[0]
     if not path:
         return None
-    from urllib.parse import unquote
-
     return posixpath.normpath(posixpath.join(posixpath.dirname(from_rel), unquote(path)))
 
 
@@ -80,16 +80,20 @@ def public_markdown(markdown: str, rel: str, is_visible: Callable[[str], bool]) 
     (content-relative path -> bool) allows: a list item or table row that links a hidden article is dropped
     (its title would leak), any other link to one becomes its plain text, and reference definitions that
     point at one are removed."""
+    if "[" not in markdown and not _HREF.search(markdown):
+        return markdown  # no link at all: most of a case's text
+
     def hidden(target: str) -> bool:
         dest = link_target(rel, target)
         return dest is not None and not is_visible(dest)
 
     lines = markdown.split("\n")
     refs: dict[str, str] = {}
-    for line in lines:
-        m = _REF_DEF.match(line)
-        if m:
-            refs.setdefault(m.group(1).strip().lower(), m.group(2))
+    if "]:" in markdown:
+        for line in lines:
+            m = _REF_DEF.match(line)
+            if m:
+                refs.setdefault(m.group(1).strip().lower(), m.group(2))
 
     def ref_hidden(m: re.Match[str]) -> bool:
         key = (m.group(3) or m.group(2)).strip().lower()
@@ -107,6 +111,9 @@ def public_markdown(markdown: str, rel: str, is_visible: Callable[[str], bool]) 
 
     out: list[str] = []
     for line in lines:
+        if "[" not in line and not _HREF.search(line):
+            out.append(line)
+            continue
         d = _REF_DEF.match(line)
         if d and hidden(d.group(2)):
             continue
