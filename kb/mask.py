@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-SECRET_MASK = "<已脱敏密钥>"
+SECRET_MASK = "【已脱敏密钥】"
 #: kinds counted by `Masker.counts`
 MASK_KINDS = ("phone", "email", "secret", "customer", "company", "person")
 
@@ -156,7 +156,7 @@ class Masker:
 
     def _secret_value(self, m: re.Match[str]) -> str:
         # a value that is already partly starred is left for the checks to judge, unless strict
-        if m.group(2).startswith("<") or ("*" in m.group(2) and not self.strict):
+        if m.group(2).startswith(("<", "【")) or ("*" in m.group(2) and not self.strict):
             return m.group(0)
         return m.group(1) + SECRET_MASK
 

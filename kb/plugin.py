@@ -26,6 +26,7 @@ from mkdocs.structure.files import File, Files
 
 from kb import dates, kinds, pages
 from kb.config import ContentRoot
+from kb.sanitize import clean_html, clean_text
 from kb.model import Article, load_article
 from kb.publish import public_markdown, published, references
 from kb.tags import TagCanon
@@ -235,6 +236,8 @@ class KbPlugin(BasePlugin[KbConfig]):
         updated = dates.parse_date(a.meta.get("updated")) if a is not None else None
         if updated is not None:  # the sitemap's lastmod: when the article changed, not when the site was built
             page.update_date = updated.isoformat()
+        if "title" in page.meta:  # templates print it unescaped (<title>, header)
+            page.meta["title"] = clean_text(str(page.meta["title"]))
         markdown = public_markdown(markdown, src, self.is_visible)
         extra = self.derived.get(src)
         if extra is not None:  # home page parts, recent cases, sections too long for the nav
@@ -252,6 +255,29 @@ class KbPlugin(BasePlugin[KbConfig]):
                 lines.insert(i + 1, "\n" + header + "\n")
                 return "\n".join(lines)
         return header + "\n\n" + markdown
+
+    def on_page_content(self, html: str, page: Any, config: Any, files: Files) -> str:
+        """Every page's HTML, its title and its table of contents through the allow-list."""
+        page.title = clean_text(page.title or "")
+        stack = list(page.toc or [])
+        while stack:
+            item = stack.pop()
+            item.title = clean_text(item.title)
+            stack.extend(item.children)
+        from kb.reports import CHART_STYLE
+
+        out = clean_html(html)
+        # the reports page's own stylesheet (kb code, not content) is the one <style> a page keeps
+        return CHART_STYLE + out if CHART_STYLE in html else out
+
+    def on_nav(self, nav: Any, config: Any, files: Files) -> Any:
+        stack = list(nav.items)
+        while stack:
+            item = stack.pop()
+            if not item.is_page and item.title:  # pages are cleaned with their content
+                item.title = clean_text(item.title)
+            stack.extend(getattr(item, "children", None) or [])
+        return nav
 
     # -- static search ------------------------------------------------------------------------
     def on_post_build(self, config: Any) -> None:

@@ -249,11 +249,19 @@ def _one_line(s: str, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def _plain(s: str) -> str:
+    """Front-matter text (title, summary) is plain text wherever it is shown: angle brackets become their
+    full-width forms, so no page, list or search result can read it as a tag."""
+    return s.replace("<", "＜").replace(">", "＞")
+
+
 def _body_text(s: str) -> str:
     """Ticket text as inert Markdown: no headings, links or HTML that would change the case's structure."""
     if not s.strip():
         return PLACEHOLDER
     lines = []
+    # HTML in a ticket is text: as entities it shows as typed and never becomes markup
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     for line in s.split("\n"):
         stripped = line.lstrip()
         if stripped.startswith(("#", "=", "-", ">", "<", "`", "~")) and not stripped.startswith("- "):
@@ -335,6 +343,7 @@ class TicketImporter:
         names = [customer_raw] if customer_raw else []
         # "](" would make the H1 a link (KB201); a trailing "#" would be dropped from the H1 (KB204)
         title = _one_line(self.masker.text(raw_title, names), 120).replace("](", "] (").rstrip("#").strip()
+        title = _plain(title)
         if not title:
             raise RowRejected("missing_field", "标题为空")
         symptom = self.masker.text(self.get(data, "symptom"), names)
@@ -348,7 +357,7 @@ class TicketImporter:
             "visibility": "internal", "updated": f"{updated:%Y-%m-%d}",
         }
         if symptom:
-            meta["summary"] = _one_line(symptom, 120)
+            meta["summary"] = _plain(_one_line(symptom, 120))
         meta.update({
             "customer": customer,
             "category": self.mapped("category", self.get(data, "category"), CATEGORIES),

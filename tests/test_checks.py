@@ -443,6 +443,7 @@ SENSITIVE = [
     ("KB303", "Authorization: Bearer abcdefghijklmnopqrstuvwxyz123456", "Bearer"),
     ("KB303", "密码: Hunter2024!", "密码"),
     ("KB304", "深圳市飞鸿科技有限公司反馈收不到", "深圳市飞鸿科技有限公司"),
+    ("KB310", "截图 <img src=x onerror=alert(1)> 见附件", "<img"),
 ]
 NOT_SENSITIVE = [
     "联系人手机 138****5678 已确认",

@@ -107,8 +107,8 @@ def test_secrets_full_width_digits_and_names_are_masked(small_csv_import) -> Non
     _, cases, _, _ = small_csv_import
     a = cases["case-2024-03-tt-002"]
     assert a.meta["customer"] == "某电商客户"  # already masked: kept
-    assert a.sections()["现象"] == ("配置里有 api_key=<已脱敏密钥> 和 Authorization: Bearer <已脱敏密钥>，"
-                                  "密码：<已脱敏密钥>。李*女士的手机 +86 139****5678，备用 137****5678。")
+    assert a.sections()["现象"] == ("配置里有 api_key=【已脱敏密钥】 和 Authorization: Bearer 【已脱敏密钥】，"
+                                  "密码：【已脱敏密钥】。李*女士的手机 +86 139****5678，备用 137****5678。")
     assert a.sections()["原因"] == "（待补充）"
     assert a.meta["channel"] == "工单"  # empty -> mapping default
     assert a.meta["reported_at"] == "2024-03-17T10:00:00+08:00"  # full-width 年月日
@@ -192,7 +192,7 @@ def test_markdown_in_ticket_text_cannot_break_the_case_structure(content_copy: P
     assert result.exit_code == 0, result.output
     cases = _cases(out, content_copy)
     assert len(cases) == len(titles)
-    assert cases["case-2024-05-tm0"].meta["title"] == "密码：<已脱敏密钥> 登录失败"
+    assert cases["case-2024-05-tm0"].meta["title"] == "密码：【已脱敏密钥】 登录失败"
     assert cases["case-2024-05-tm2"].meta["title"] == "yes"
     report = run_checks(ContentRoot.load(content_copy), paths=sorted(out.glob("*.md")))
     assert [d for d in report.diagnostics if d.severity == ERROR] == []
@@ -266,7 +266,7 @@ def test_bad_timestamps_raise(raw: str) -> None:
     ("+86 138 1234 5678", "+86 138****5678"),
     ("+62 812 3456 7567", "+62 812****567"),
     ("alice@feihong.com", "a***@***.com"),
-    ("Bearer abcdefghijklmnop1234", "Bearer <已脱敏密钥>"),
+    ("Bearer abcdefghijklmnop1234", "Bearer 【已脱敏密钥】"),
     ("联系人：王建国。", "联系人：王**。"),
     ("欧阳建国先生", "欧阳**先生"),
     ("来自杭州云帆网络科技股份有限公司", "来自客户杭***"),

@@ -47,6 +47,7 @@ RULES: dict[str, tuple[str, str]] = {
     "KB302": (ERROR, "疑似电子邮箱地址"),
     "KB303": (ERROR, "疑似 API 密钥、令牌或密码"),
     "KB304": (ERROR, "客户名称未脱敏"),
+    "KB310": (ERROR, "不安全的 HTML（脚本、事件属性、javascript: 链接、iframe）"),
     "KB401": (WARNING, "已过复核日期 review_by"),
     "KB402": (WARNING, "Sender ID 信息核实时间过久"),
 }

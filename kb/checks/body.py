@@ -12,6 +12,7 @@ from kb.config import GENERATED_PAGES, ContentRoot
 from kb.dates import review_overdue, verification_overdue
 from kb.kinds import BY_FOLDER, BY_NAME
 from kb.model import Article
+from kb.sanitize import unsafe_html
 
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 
@@ -101,7 +102,7 @@ _SECRETS = [
                r"\s*[:=：]\s*[\"']?([A-Za-z0-9_\-/+=]{16,})"),
     re.compile(r"(?i)(?:\bpassword|\bpasswd|\bpwd|密码|口令)\s*[:=：]\s*[\"']?([^\s\"'，。,;；<>]{4,})"),
 ]
-_PLACEHOLDER = re.compile(r"^(?:x+|\*+|<.*>|\{.*\}|\$\{?\w+\}?|your[_-]?\w*|placeholder|示例\S*|…+|\.\.\.)$", re.I)
+_PLACEHOLDER = re.compile(r"^(?:x+|\*+|<.*>|&lt;.*&gt;|＜.*＞|【.*】|\{.*\}|\$\{?\w+\}?|your[_-]?\w*|placeholder|示例\S*|…+|\.\.\.)$", re.I)
 _COMPANY = re.compile(r"[\u4e00-\u9fff]{2,12}(?:股份有限公司|有限责任公司|有限公司|集团)")
 _MASK_MARK = re.compile(r"某|\*|＊|[A-Z]{1}\*|客户[A-Z0-9]")
 
@@ -154,6 +155,11 @@ def check_sensitive(a: Article) -> list[Diagnostic]:
         line, col = _line_col(text, m.start())
         out.append(diag("KB304", a.rel, line, col, f"疑似未脱敏的公司名称 {m.group()!r}",
                         "写成 某某有限公司 或 客户A***"))
+    for f in unsafe_html(text):
+        line, col = _line_col(text, f.offset)
+        out.append(diag("KB310", a.rel, line, col, f"不安全的 HTML：{f.what}",
+                        "站点会删除脚本、on* 事件属性、javascript:/data: 链接和 iframe；"
+                        "请改用 Markdown，或只用 <details>、<kbd>、<br>、表格、图片等安全标签"))
     return out
 
 
