@@ -26,9 +26,9 @@ from mkdocs.structure.files import File, Files
 
 from kb import dates, kinds, pages
 from kb.config import ContentRoot
-from kb.sanitize import clean_html, clean_text
 from kb.model import Article, load_article
 from kb.publish import public_markdown, published, references
+from kb.sanitize import clean_html, clean_text
 from kb.tags import TagCanon
 
 log = logging.getLogger("mkdocs.plugins.kb")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import CONTENT, REPO, FIXTURES
+from conftest import CONTENT, FIXTURES, REPO
 from test_browser import ARGS, CHROMIUM, Server
 
 from kb.checks import run_checks
