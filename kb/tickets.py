@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from kb import fsutil
-from kb.checks.body import check_sensitive
+from kb.checks.body import SENSITIVE_RULES, check_sensitive
 from kb.config import ContentRoot
 from kb.dates import format_timestamp, parse_timestamp
 from kb.kinds import CASE_CATEGORIES as CATEGORIES
@@ -51,7 +51,7 @@ REASONS: dict[str, str] = {
     "masking_failed": "脱敏后仍有敏感信息",
     "unknown_owner": "处理人无法对应到 owners.yml",
 }
-SENSITIVE_CODES = frozenset({"KB301", "KB302", "KB303", "KB304"})
+SENSITIVE_CODES = frozenset(code for code, _, _ in SENSITIVE_RULES.values()) | {"KB304"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
@@ -496,7 +496,8 @@ def import_tickets(source: Path, mapping: TicketMapping, out: Path, root: Conten
                                 f"不指定 --rejects 时写入 {default_rejects_path(root, source)}")
     out.mkdir(parents=True, exist_ok=True)
     taken = {p.stem for p in root.article_paths() if out not in p.resolve().parents}
-    imp = TicketImporter(mapping, root, default_owner, taken_ids=taken)
+    owner_names = [o.name for o in root.owners.values()]
+    imp = TicketImporter(mapping, root, default_owner, masker=Masker(exclude_names=owner_names), taken_ids=taken)
     result = TicketImportResult(out=out, rejects_path=rejects_path)
     rejects: list[str] = []
     out_rel = out.relative_to(root.path).as_posix()
@@ -523,7 +524,7 @@ def import_tickets(source: Path, mapping: TicketMapping, out: Path, root: Conten
         # check_sensitive reads only the text and the customer value: skip the Markdown parse
         article = Article(path=path, rel=f"{out_rel}/{path.name}", text=text, meta=case.meta, key_positions={},
                           value_positions={}, body="", body_line=1, folder_kind="case")
-        leaks = [d for d in check_sensitive(article) if d.code in SENSITIVE_CODES]
+        leaks = [d for d in check_sensitive(article, owner_names) if d.code in SENSITIVE_CODES]
         if leaks:
             detail = "；".join(f"{d.code} {d.message}" for d in leaks[:3])
             reject(row, "masking_failed", f"脱敏后仍检测到敏感信息，未写入: {detail}")

@@ -17,12 +17,12 @@ import yaml
 from click.testing import CliRunner
 
 from kb.checks import ERROR, run_checks
-from kb.checks.body import _EMAIL, _PHONE_CN, _PHONE_E164
 from kb.cli import main
 from kb.config import ContentRoot
 from kb.dates import parse_timestamp
 from kb.mask import Masker, mask_customer_name
 from kb.model import load_article
+from kb.privacy import detect
 from kb.tickets import REASONS, TicketImportError, TicketMapping, import_tickets
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,12 +53,12 @@ def _rejects(path: Path) -> list[dict]:
 
 
 def _scan_for_leaks(text: str) -> list[str]:
-    """Phone numbers and e-mails in a written case, by kb check's regexes and by stricter ones."""
+    """Personal data in a written case, by kb check's detector and by stricter phone/e-mail regexes."""
     body = text.split("\n---\n", 1)[1]
     fm = text.split("\n---\n", 1)[0]
     fm_text = "\n".join(ln for ln in fm.splitlines()
                         if ln.split(":", 1)[0] in ("title", "summary", "customer"))
-    found = [m.group() for rx in (_PHONE_CN, _PHONE_E164, _EMAIL) for m in rx.finditer(text)]
+    found = [f.value for f in detect(text, ("张伟", "李娜", "王芳", "刘洋", "陈静", "赵磊", "孙浩"))]
     found += [m.group() for rx in (STRICT_PHONE, STRICT_EMAIL) for m in rx.finditer(body + "\n" + fm_text)]
     return found
 
@@ -108,7 +108,7 @@ def test_secrets_full_width_digits_and_names_are_masked(small_csv_import) -> Non
     a = cases["case-2024-03-tt-002"]
     assert a.meta["customer"] == "某电商客户"  # already masked: kept
     assert a.sections()["现象"] == ("配置里有 api_key=【已脱敏密钥】 和 Authorization: Bearer 【已脱敏密钥】，"
-                                  "密码：【已脱敏密钥】。李*女士的手机 +86 139****5678，备用 137****5678。")
+                                  "密码：【已脱敏密钥】。李**女士的手机 +86 139****5678，备用 137****5678。")
     assert a.sections()["原因"] == "（待补充）"
     assert a.meta["channel"] == "工单"  # empty -> mapping default
     assert a.meta["reported_at"] == "2024-03-17T10:00:00+08:00"  # full-width 年月日

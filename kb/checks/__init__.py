@@ -47,6 +47,10 @@ RULES: dict[str, tuple[str, str]] = {
     "KB302": (ERROR, "疑似电子邮箱地址"),
     "KB303": (ERROR, "疑似 API 密钥、令牌或密码"),
     "KB304": (ERROR, "客户名称未脱敏"),
+    "KB305": (ERROR, "疑似身份证号"),
+    "KB306": (ERROR, "疑似银行卡号"),
+    "KB307": (ERROR, "疑似人名"),
+    "KB308": (ERROR, "疑似微信号"),
     "KB310": (ERROR, "不安全的 HTML（脚本、事件属性、javascript: 链接、iframe）"),
     "KB401": (WARNING, "已过复核日期 review_by"),
     "KB402": (WARNING, "Sender ID 信息核实时间过久"),
@@ -138,10 +142,11 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
     for a in sorted(articles.values(), key=lambda a: a.rel):
         if a.has_front_matter and a.meta.get("id") is not None:
             by_id.setdefault(str(a.meta["id"]), []).append(a)
+    owner_names = [o.name for o in root.owners.values()]
     for a in checked:
         out.extend(meta.check_meta(a, root, by_id))
         out.extend(body.check_structure(a, ctx))
-        out.extend(body.check_sensitive(a))
+        out.extend(body.check_sensitive(a, owner_names))
         out.extend(body.check_freshness(a, root, today))
     files = len(checked) + len({d.path for d in out if d.path not in articles})
     out.sort(key=lambda d: (d.path, d.line, d.column, d.code))

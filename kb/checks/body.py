@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kb.checks import Diagnostic, diag
@@ -12,6 +13,7 @@ from kb.config import GENERATED_PAGES, ContentRoot
 from kb.dates import review_overdue, verification_overdue
 from kb.kinds import BY_FOLDER, BY_NAME
 from kb.model import Article
+from kb.privacy import ALREADY_MASKED, detect
 from kb.sanitize import unsafe_html
 
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
@@ -87,24 +89,20 @@ def check_structure(a: Article, ctx: LinkContext) -> list[Diagnostic]:
     return out
 
 
-# --- KB3xx sensitive data ---------------------------------------------------------------------
+# --- KB3xx sensitive data (kb.privacy finds it; the same detector masks imported tickets) -------
 
-_PHONE_CN = re.compile(r"(?<![\d*])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![\d*])")
-_PHONE_E164 = re.compile(r"(?<![\w+])\+[1-9]\d{0,2}[- ]?\d(?:[- ]?\d){6,12}(?![\d*])")
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
-_SAFE_DOMAINS = re.compile(r"(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$", re.I)
-_SECRETS = [
-    re.compile(r"\b(?:sk|pk|rk)[-_](?:live[-_]|test[-_])?[A-Za-z0-9]{20,}"),
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
-    re.compile(r"\bBearer\s+[A-Za-z0-9\-._~+/]{16,}=*", re.I),
-    re.compile(r"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?key|token|app[_-]?secret)"
-               r"\s*[:=：]\s*[\"']?([A-Za-z0-9_\-/+=]{16,})"),
-    re.compile(r"(?i)(?:\bpassword|\bpasswd|\bpwd|密码|口令)\s*[:=：]\s*[\"']?([^\s\"'，。,;；<>]{4,})"),
-]
-_PLACEHOLDER = re.compile(r"^(?:x+|\*+|<.*>|&lt;.*&gt;|＜.*＞|【.*】|\{.*\}|\$\{?\w+\}?|your[_-]?\w*|placeholder|示例\S*|…+|\.\.\.)$", re.I)
-_COMPANY = re.compile(r"[\u4e00-\u9fff]{2,12}(?:股份有限公司|有限责任公司|有限公司|集团)")
-_MASK_MARK = re.compile(r"某|\*|＊|[A-Z]{1}\*|客户[A-Z0-9]")
+#: finding kind -> (code, what it is, hint)
+SENSITIVE_RULES: dict[str, tuple[str, str, str]] = {
+    "phone": ("KB301", "疑似电话号码", "删除或脱敏，例如 138****1234、+62 812****567"),
+    "email": ("KB302", "疑似邮箱地址", "删除或脱敏，例如 z***@客户域名；示例请用 example.com"),
+    "secret": ("KB303", "疑似密钥、令牌或密码", "立即从文章删除；若已泄露请通知客户重置。示例写成 <你的 API Key>"),
+    "company": ("KB304", "疑似未脱敏的公司名称", "写成 某某有限公司 或 客户A***"),
+    "id_card": ("KB305", "疑似身份证号", "删除；需要时只写后四位，例如 ************1234"),
+    "bank_card": ("KB306", "疑似银行卡号", "删除；需要时只写后四位，例如 **** 0128"),
+    "person": ("KB307", "疑似人名", "写成 王先生、客户A、王** 等形式；团队成员请写 owners.yml 中的名字"),
+    "wechat": ("KB308", "疑似微信号", "删除或脱敏，例如 w***"),
+}
+_MASK_MARK = ALREADY_MASKED
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -112,49 +110,20 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _mask(s: str) -> str:
-    return s[:3] + "…" if len(s) > 6 else s[:1] + "…"
-
-
-def check_sensitive(a: Article) -> list[Diagnostic]:
+def check_sensitive(a: Article, exclude_names: Iterable[str] = ()) -> list[Diagnostic]:
+    """`exclude_names`: people who may be named (the team's owners)."""
     out: list[Diagnostic] = []
     text = a.text
-    spans: list[tuple[int, int]] = []
-    for rx in (_PHONE_CN, _PHONE_E164):
-        for m in rx.finditer(text):
-            if any(m.start() < e and s < m.end() for s, e in spans):
-                continue  # +86 138... matches both patterns: one finding
-            spans.append((m.start(), m.end()))
-            line, col = _line_col(text, m.start())
-            out.append(diag("KB301", a.rel, line, col, f"疑似电话号码 {_mask(m.group())}",
-                            "删除或脱敏，例如 138****1234、+62 812****567"))
-    for m in _EMAIL.finditer(text):
-        if _SAFE_DOMAINS.search(m.group(1)):
-            continue
-        line, col = _line_col(text, m.start())
-        out.append(diag("KB302", a.rel, line, col, f"疑似邮箱地址 {_mask(m.group())}",
-                        "删除或脱敏，例如 z***@客户域名；示例请用 example.com"))
-    seen: set[int] = set()
-    for rx in _SECRETS:
-        for m in rx.finditer(text):
-            value = m.group(m.lastindex or 0)
-            if _PLACEHOLDER.match(value) or m.start() in seen:
-                continue
-            seen.add(m.start())
-            line, col = _line_col(text, m.start())
-            out.append(diag("KB303", a.rel, line, col, f"疑似密钥、令牌或密码 {_mask(m.group())}",
-                            "立即从文章删除；若已泄露请通知客户重置。示例写成 <你的 API Key>"))
+    for f in detect(text, exclude_names):
+        code, what, hint = SENSITIVE_RULES[f.kind]
+        line, col = _line_col(text, f.start)
+        shown = repr(f.value) if f.kind == "company" else f.shown
+        out.append(diag(code, a.rel, line, col, f"{what} {shown}", hint))
     customer = a.meta.get("customer") if a.has_front_matter else None
     if isinstance(customer, str) and customer and not _MASK_MARK.search(customer):
         p = a.position_of("customer", True)
         out.append(diag("KB304", a.rel, p.line, p.column, f"客户名称 {customer!r} 看起来未脱敏",
                         "写成 某跨境电商客户、客户A*** 等形式"))
-    for m in _COMPANY.finditer(text):
-        if _MASK_MARK.search(m.group()):
-            continue
-        line, col = _line_col(text, m.start())
-        out.append(diag("KB304", a.rel, line, col, f"疑似未脱敏的公司名称 {m.group()!r}",
-                        "写成 某某有限公司 或 客户A***"))
     for f in unsafe_html(text):
         line, col = _line_col(text, f.offset)
         out.append(diag("KB310", a.rel, line, col, f"不安全的 HTML：{f.what}",
