@@ -102,6 +102,9 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]
             except (UnicodeDecodeError, ValueError) as e:
                 yield n, None, f"不是有效的 JSON: {e}"
                 continue
+            except RecursionError:
+                yield n, None, "JSON 嵌套过深"
+                continue
             if not isinstance(rec, dict) or not rec.get("id"):
                 yield n, None, "缺少 id"
                 continue

@@ -6,6 +6,7 @@ and the headings and links of the body, so every later stage can point a writer 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,7 @@ FRONT_MATTER_FENCE = "---"
 
 class ArticleParseError(Exception):
     """The file cannot be read as an article. `reason` is one of:
-    too_large, binary, encoding, unterminated, yaml, not_mapping."""
+    too_large, binary, nul, encoding, unterminated, yaml, yaml_limit, duplicate_key, not_mapping, too_deep."""
 
     def __init__(self, reason: str, message: str, line: int = 1, column: int = 1) -> None:
         super().__init__(message)
@@ -143,6 +144,46 @@ def slugify(text: str) -> str:
     return _slugify(case="lower")(text, "-")
 
 
+#: limits on what one article may hold; beyond them the file gets a diagnostic instead of a parse
+YAML_MAX_ALIASES = 20  # aliases (*name) in one front matter: a few are handy, an alias bomb uses thousands
+YAML_MAX_DEPTH = 20  # nesting of front-matter lists and mappings
+YAML_MAX_INT_DIGITS = 18  # integers beyond int64 are not a value anyone means
+BODY_MAX_NESTING = 20  # nested lists and block quotes in the body (Python-Markdown recurses per level)
+BODY_MAX_EMPHASIS_RUN = 100  # a run of * _ ~ longer than this is an accident that costs quadratic time
+
+#: PyYAML's problem text -> what it means for a writer
+_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("found character '\\t' that cannot start any token", "这里有制表符（Tab）：YAML 只能用空格缩进"),
+    ("did not find expected ',' or ']'", "方括号 [ 没有闭合，或列表项之间缺少逗号"),
+    ("did not find expected ',' or '}'", "花括号 { 没有闭合，或项之间缺少逗号"),
+    ("mapping values are not allowed here", "这里不能出现冒号：值里含冒号时请给整个值加引号"),
+    ("could not find expected ':'", "缺少冒号：每行应写成 key: value"),
+    ("found unexpected end of stream", "引号没有闭合"),
+    ("found undefined alias", "引用了未定义的别名（*名称）"),
+    ("found unknown escape character", "双引号里的反斜杠转义无效：改用单引号，或写成 \\\\"),
+    ("expected a comment or a line break", "值后面有多余的内容：含特殊字符的值请加引号"),
+    ("did not find expected key", "缩进不一致，或某行缺少 key"),
+    ("expected <block end>", "缩进不一致：这一行的缩进与上面的行对不齐"),
+    ("did not find expected '-' indicator", "列表缩进不一致：每个 - 应对齐"),
+    ("found duplicate anchor", "锚点（&名称）重复定义"),
+    ("found unexpected ':'", "这里不能出现冒号：值里含冒号时请给整个值加引号"),
+    ("found a tab character", "这里有制表符（Tab）：YAML 只能用空格缩进"),
+    # libyaml's wording of the same problems
+    ("found character that cannot start any token", "这里有制表符（Tab）或不能开头的字符：YAML 只能用空格缩进，"
+                                                   "以 @ ` 等开头的值请加引号"),
+    ("mapping values are not allowed in this context", "这里不能出现冒号：值里含冒号时请给整个值加引号"),
+    ("exceeded maximum nesting depth", "嵌套层数过多"),
+    ("found unknown escape character while parsing", "双引号里的反斜杠转义无效：改用单引号"),
+)
+
+
+def _yaml_message(problem: str) -> str:
+    for english, chinese in _YAML_PROBLEMS:
+        if english in problem:
+            return chinese
+    return f"无法解析（{problem}）"
+
+
 def _split_front_matter(text: str) -> tuple[str | None, str, int]:
     """(front matter or None, body, 1-based line where the body starts)."""
     if not (text.startswith(FRONT_MATTER_FENCE + "\n") or text.startswith(FRONT_MATTER_FENCE + "\r\n")):
@@ -151,44 +192,112 @@ def _split_front_matter(text: str) -> tuple[str | None, str, int]:
     for i in range(1, len(lines)):
         if lines[i].rstrip("\r\n") in (FRONT_MATTER_FENCE, "..."):
             return "".join(lines[1:i]), "".join(lines[i + 1:]), i + 2
-    raise ArticleParseError("unterminated", "front matter 没有结束的 --- 行", 1, 1)
+    heading = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("# ")), None)
+    where = f"第 {heading} 行的一级标题之前" if heading else "元数据之后"
+    raise ArticleParseError("unterminated", f"front matter 没有结束的 --- 行（应在{where}）", 1, 1)
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise ArticleParseError("binary", "文件看起来是二进制文件，不是 Markdown")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        before = data[: e.start]
-        line = before.count(b"\n") + 1
-        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
-        raise ArticleParseError("encoding", f"不是有效的 UTF-8（第 {e.start} 字节: {data[e.start:e.start + 1]!r}）",
-                                line, col) from e
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark (Windows editors)
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise ArticleParseError("encoding", f"UTF-16 文件中有无效字节（第 {e.start} 字节）") from e
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            before = data[: e.start]
+            if b"\x00" in data[:8192]:
+                raise ArticleParseError("binary", "文件看起来是二进制文件，不是 Markdown") from e
+            line = before.count(b"\n") + 1
+            col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+            raise ArticleParseError("encoding", f"不是有效的 UTF-8（第 {e.start} 字节: {data[e.start:e.start + 1]!r}）",
+                                    line, col) from e
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        col = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        if text.count("\x00") > 16:
+            raise ArticleParseError("binary", "文件看起来是二进制文件，不是 Markdown", line, col)
+        raise ArticleParseError("nul", "文件中有 NUL 字符（\\0）", line, col)
     return text.removeprefix("\ufeff")
+
+
+def _check_yaml_shape(fm: str, offset: int) -> None:
+    """Aliases and nesting from the parser's events (no recursion, nothing built yet)."""
+    aliases = depth = 0
+    for ev in yaml.parse(fm, Loader=_PositionLoader):
+        if isinstance(ev, yaml.AliasEvent):
+            aliases += 1
+            if aliases > YAML_MAX_ALIASES:
+                raise ArticleParseError("yaml_limit", f"YAML 别名（*名称）超过 {YAML_MAX_ALIASES} 个",
+                                        ev.start_mark.line + 1 + offset, ev.start_mark.column + 1)
+        elif isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > YAML_MAX_DEPTH:
+                raise ArticleParseError("yaml_limit", f"YAML 嵌套超过 {YAML_MAX_DEPTH} 层",
+                                        ev.start_mark.line + 1 + offset, ev.start_mark.column + 1)
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def _check_nodes(node: Any, offset: int) -> None:
+    """Duplicate keys (the second one wins silently in YAML) and integers nobody means."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in n.value:
+                key = str(k.value)
+                line = k.start_mark.line + 1 + offset
+                if isinstance(k, yaml.ScalarNode) and key in seen:
+                    raise ArticleParseError("duplicate_key", f"键 {key} 重复（第一次在第 {seen[key]} 行）",
+                                            line, k.start_mark.column + 1)
+                seen[key] = line
+                stack += [k, v]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += n.value
+        elif isinstance(n, yaml.ScalarNode) and n.tag == _INT_TAG and \
+                len(n.value.lstrip("+-").replace("_", "")) > YAML_MAX_INT_DIGITS:
+            raise ArticleParseError("yaml_limit", f"整数有 {len(n.value)} 位，超出范围",
+                                    n.start_mark.line + 1 + offset, n.start_mark.column + 1)
 
 
 def _parse_front_matter(fm: str) -> tuple[dict[str, Any], dict[str, Position], dict[str, Position]]:
     offset = 1  # front matter starts on line 2 of the file
     try:
+        _check_yaml_shape(fm, offset)
         node = yaml.compose(fm, Loader=_PositionLoader)
     except yaml.YAMLError as e:
-        # an unclosed [ { or quote: the context mark is where it opened, the problem mark the end of input
-        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
+        problem = str(getattr(e, "problem", None) or e)
+        # an unclosed [ { or quote: the problem mark is the end of input, the context mark where it opened
+        mark = getattr(e, "problem_mark", None)
+        context = getattr(e, "context_mark", None)
+        if context is not None and (mark is None or mark.index >= len(fm.rstrip()) or
+                                    "end of stream" in problem or "expected ','" in problem):
+            mark = context
         line = mark.line + 1 + offset if mark else 1
         col = mark.column + 1 if mark else 1
-        problem = getattr(e, "problem", None) or str(e)
-        raise ArticleParseError("yaml", f"YAML 语法错误: {problem}", line, col) from e
+        raise ArticleParseError("yaml", f"YAML 语法错误：{_yaml_message(problem)}", line, col) from e
     if node is None:
         return {}, {}, {}
     if not isinstance(node, yaml.MappingNode):
         raise ArticleParseError("not_mapping", "front matter 必须是键值映射（key: value）",
                                 node.start_mark.line + 1 + offset, node.start_mark.column + 1)
+    _check_nodes(node, offset)
     loader = _PositionLoader("")
     try:
         data = loader.construct_document(node)
-    except yaml.YAMLError as e:
-        raise ArticleParseError("yaml", f"YAML 无法解析: {e}", 1 + offset, 1) from e
+    except (yaml.YAMLError, ValueError, TypeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ArticleParseError("yaml", f"YAML 无法解析：{_yaml_message(str(getattr(e, 'problem', '') or e))}",
+                                (mark.line + 1 + offset) if mark else 1 + offset,
+                                (mark.column + 1) if mark else 1) from e
     finally:
         loader.dispose()
     keys: dict[str, Position] = {}
@@ -200,6 +309,42 @@ def _parse_front_matter(fm: str) -> tuple[dict[str, Any], dict[str, Position], d
     return (data if isinstance(data, dict) else {}), keys, values
 
 
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_QUOTE_PREFIX = re.compile(r"^(?: {0,3}> ?)+")
+_LIST_ITEM = re.compile(r"^( *)(?:[-*+]|\d{1,9}[.)])(?: |$)")
+_EMPHASIS_RUN = re.compile(rf"[*_~]{{{BODY_MAX_EMPHASIS_RUN + 1},}}")
+
+
+def _check_body_shape(body: str, body_line: int) -> None:
+    """Nesting and emphasis runs the site's Markdown renderer cannot take (RecursionError, minutes)."""
+    fence: str | None = None
+    indents: list[int] = []
+    for i, line in enumerate(body.split("\n")):
+        m = _FENCE.match(line)
+        if fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            continue
+        q = _QUOTE_PREFIX.match(line)
+        quotes = q.group(0).count(">") if q else 0
+        rest = line[q.end():] if q else line
+        item = _LIST_ITEM.match(rest.expandtabs(4))
+        if item:
+            ind = len(item.group(1))
+            while indents and indents[-1] >= ind:
+                indents.pop()
+            indents.append(ind)
+        elif rest.strip() and not rest.startswith(" "):
+            indents = []
+        if quotes + len(indents) > BODY_MAX_NESTING:
+            raise ArticleParseError("too_deep", f"列表或引用嵌套超过 {BODY_MAX_NESTING} 层", body_line + i, 1)
+        run = _EMPHASIS_RUN.search(line)
+        if run:
+            raise ArticleParseError("too_deep", f"连续 {len(run.group(0))} 个 {run.group(0)[0]} 符号",
+                                    body_line + i, run.start() + 1)
 
 
 def _inline_text(token: Any) -> str:
@@ -255,6 +400,7 @@ def parse_article(path: Path, rel: str, data: bytes, folder_kind: str | None = N
     values: dict[str, Position] = {}
     if fm is not None:
         meta, keys, values = _parse_front_matter(fm)
+    _check_body_shape(body, body_line)
     headings, links = _headings_and_links(body, body_line)
     return Article(path=path, rel=rel, text=text, meta=meta, key_positions=keys, value_positions=values,
                    body=body, body_line=body_line, headings=headings, links=links,

@@ -49,9 +49,13 @@ REASONS: dict[str, str] = {
     "timestamp_order": "时间顺序错误",
     "duplicate": "重复工单",
     "masking_failed": "脱敏后仍有敏感信息",
+    "too_large": "字段或行过大",
     "unknown_owner": "处理人无法对应到 owners.yml",
 }
 SENSITIVE_CODES = frozenset(code for code, _, _ in SENSITIVE_RULES.values()) | {"KB304"}
+MAX_FIELD_CHARS = 1_000_000  # one field of a ticket; longer is an export accident (an attachment inlined)
+MAX_LINE_BYTES = 4_000_000  # one JSONL line
+MAX_JSON_DEPTH = 10  # a ticket is a flat record; deeper values are not ticket text
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
@@ -151,7 +155,7 @@ def decode_csv_bytes(data: bytes) -> tuple[str, str]:
 
 def iter_csv(path: Path, required_columns: list[str]) -> Iterator[SourceRow]:
     text, _ = decode_csv_bytes(Path(path).read_bytes())
-    csv.field_size_limit(16 * 1024 * 1024)
+    csv.field_size_limit(2**31 - 1)  # a huge field is one row's problem (too_large), not the file's
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -177,11 +181,37 @@ def iter_csv(path: Path, required_columns: list[str]) -> Iterator[SourceRow]:
         data: dict[str, Any] = dict(zip(header, values, strict=False))
         if len(values) > len(header):
             data["_extra"] = values[len(header):]
+        big = max((len(v) for v in values), default=0)
+        if big > MAX_FIELD_CHARS:
+            yield SourceRow(start, _omitted(data), "too_large",
+                            f"第 {start} 行有一个 {big:,} 字符的字段，超过上限 {MAX_FIELD_CHARS:,}")
+            continue
         if any(_SURROGATE.search(v) for v in values):
             data = {k: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in data.items()}
             yield SourceRow(start, data, "decode_error", f"第 {start} 行含无法解码的字节（文件编码不一致）")
             continue
         yield SourceRow(start, data)
+
+
+def _omitted(data: dict[str, Any]) -> dict[str, Any]:
+    """A row for the rejects file with its oversized fields left out."""
+    return {k: f"（{len(v):,} 个字符，已省略）" if isinstance(v, str) and len(v) > MAX_FIELD_CHARS else v
+            for k, v in data.items()}
+
+
+def _depth(obj: Any, limit: int = 64) -> int:
+    """Nesting depth of a JSON value (iterative; stops counting past `limit`)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > limit:
+            break
+        if isinstance(v, dict):
+            stack += [(x, d + 1) for x in v.values()]
+        elif isinstance(v, list):
+            stack += [(x, d + 1) for x in v]
+    return deepest
 
 
 def iter_jsonl(path: Path) -> Iterator[SourceRow]:
@@ -190,6 +220,10 @@ def iter_jsonl(path: Path) -> Iterator[SourceRow]:
             if n == 1:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             if not raw.strip():
+                continue
+            if len(raw) > MAX_LINE_BYTES:
+                yield SourceRow(n, {"_raw": f"（{len(raw):,} 字节，已省略）"}, "too_large",
+                                f"第 {n} 行有 {len(raw):,} 字节，超过上限 {MAX_LINE_BYTES:,}")
                 continue
             try:
                 text = raw.decode("utf-8")
@@ -201,6 +235,12 @@ def iter_jsonl(path: Path) -> Iterator[SourceRow]:
                 obj = json.loads(text)
             except ValueError as e:
                 yield SourceRow(n, {"_raw": text.strip()}, "bad_json", f"第 {n} 行不是有效的 JSON: {e}")
+                continue
+            except RecursionError:
+                obj = None
+            if obj is None or _depth(obj) > MAX_JSON_DEPTH:
+                yield SourceRow(n, {"_raw": text.strip()[:200] + "…"}, "bad_json",
+                                f"第 {n} 行的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层")
                 continue
             if not isinstance(obj, dict):
                 yield SourceRow(n, {"_raw": text.strip()}, "bad_json", f"第 {n} 行不是 JSON 对象")

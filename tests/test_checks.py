@@ -211,6 +211,27 @@ def test_kb101_unterminated_front_matter(content_copy: Path) -> None:
     assert_reported(ds, "KB101", "cases/bad.md", 1)
 
 
+def test_kb101_tab_is_reported_at_its_own_line_in_chinese(content_copy: Path) -> None:
+    text = edit(CASE, "tags: [测试, 通道]", "tags:\n\t- 测试")
+    ds = check_file(content_copy, "cases/bad.md", text)
+    d = assert_reported(ds, "KB101", "cases/bad.md", line_of(text, "\t- 测试"), column=1)
+    assert "制表符" in d.message and "found" not in d.message
+
+
+def test_kb101_missing_closing_fence_says_where_it_belongs(content_copy: Path) -> None:
+    text = CASE.replace("---\n\n# 测试案例标题", "\n# 测试案例标题")
+    ds = check_file(content_copy, "cases/bad.md", text)
+    d = assert_reported(ds, "KB101", "cases/bad.md", 1)
+    assert f"第 {line_of(text, '# 测试案例标题')} 行" in d.message and "---" in d.hint
+
+
+def test_kb101_value_with_a_colon_in_chinese(content_copy: Path) -> None:
+    text = edit(CASE, "title: 测试案例标题", "title: 测试: 案例")
+    d = assert_reported(check_file(content_copy, "cases/bad.md", text), "KB101", "cases/bad.md",
+                        line_of(text, "title: 测试: 案例"))
+    assert "冒号" in d.message and "引号" in d.message
+
+
 def test_parse_error_is_reported_once(content_copy: Path) -> None:
     text = edit(CASE, "title: 测试案例标题", "title: 测试: 案例")
     ds = check_file(content_copy, "cases/bad.md", text)
@@ -321,9 +342,15 @@ def test_kb120_invalid_utf8(content_copy: Path) -> None:
 
 
 def test_kb121_binary_file(content_copy: Path) -> None:
-    data = CASE.encode("utf-8").replace(b"# ", b"#\x00\x00 ", 1)
+    data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
     ds = check_file(content_copy, "cases/bad.md", data)
     assert_reported(ds, "KB121", "cases/bad.md", 1)
+
+
+def test_kb123_nul_in_a_text_file_is_reported_where_it_is(content_copy: Path) -> None:
+    data = CASE.encode("utf-8").replace(b"# ", b"#\x00\x00 ", 1)
+    ds = check_file(content_copy, "cases/bad.md", data)
+    assert_reported(ds, "KB123", "cases/bad.md", line_of(data, b"\x00"), column=2)
 
 
 def test_kb122_file_too_large(content_copy: Path) -> None:
@@ -509,7 +536,8 @@ def test_kb402_recent_verification_is_fine(content_copy: Path) -> None:
 
 def test_every_rule_code_is_covered() -> None:
     covered = {c for c, *_ in META_DEFECTS} | {c for c, *_ in SENSITIVE} | {
-        "KB101", "KB102", "KB103", "KB112", "KB120", "KB121", "KB122",
+        "KB101", "KB102", "KB103", "KB112", "KB120", "KB121", "KB122", "KB123",
+        "KB116", "KB117", "KB124",  # tests/test_hostile.py
         "KB201", "KB202", "KB203", "KB204", "KB205"}
     assert set(RULES) == covered
 

@@ -304,7 +304,7 @@ def test_generated_export_imports_without_loss_or_leaks(content_copy: Path, tmp_
     written = sorted(out.glob("*.md"))
     assert len(written) == res.imported
     # every reason code shows up
-    assert set(res.rejected) == set(REASONS)
+    assert set(res.rejected) == set(REASONS) - {"too_large"}  # huge rows: tests/test_hostile.py
     assert res.masked["phone"] > 0 and res.masked["email"] > 0 and res.masked["secret"] > 0
     # no phone number or e-mail survives in any written case
     leaks = {p.name: found for p in written if (found := _scan_for_leaks(p.read_text(encoding="utf-8")))}

@@ -35,9 +35,13 @@ RULES: dict[str, tuple[str, str]] = {
     "KB113": (ERROR, "案例时间顺序错误"),
     "KB114": (ERROR, "kind 与所在目录不一致"),
     "KB115": (ERROR, "字段值格式不符合要求"),
+    "KB116": (ERROR, "YAML 超出限制（别名、嵌套层数、整数位数）"),
+    "KB117": (ERROR, "front matter 中有重复的键"),
     "KB120": (ERROR, "文件不是有效的 UTF-8"),
     "KB121": (ERROR, "二进制文件"),
     "KB122": (ERROR, "文件过大"),
+    "KB123": (ERROR, "文件中有 NUL 字符"),
+    "KB124": (ERROR, "正文嵌套过深或强调符号过长"),
     "KB201": (ERROR, "内部链接指向不存在的文件"),
     "KB202": (ERROR, "链接锚点不存在"),
     "KB203": (ERROR, "案例缺少 现象 / 原因 / 解决方案 小节"),
@@ -89,15 +93,24 @@ class Report:
         return sum(d.severity == WARNING for d in self.diagnostics)
 
 
-_PARSE_CODES = {"yaml": "KB101", "unterminated": "KB101", "not_mapping": "KB103",
-                "encoding": "KB120", "binary": "KB121", "too_large": "KB122"}
-_PARSE_HINTS = {
-    "KB101": "检查缩进、冒号后的空格和引号是否成对；含冒号的值请加引号",
-    "KB103": "front matter 应是 key: value 形式的多行映射",
-    "KB120": "用 UTF-8 编码重新保存文件",
-    "KB121": "kb 只接受 Markdown 文本文件；图片等附件放到 assets/ 目录",
-    "KB122": "拆分成多篇文章，或把大附件移出 content/",
+#: ArticleParseError.reason -> (code, hint)
+_PARSE_CODES = {
+    "yaml": ("KB101", "检查缩进（只用空格）、冒号后的空格和引号是否成对；含冒号的值请加引号"),
+    "unterminated": ("KB101", "在元数据最后一行之后加一行 ---，把 front matter 和正文分开"),
+    "not_mapping": ("KB103", "front matter 应是 key: value 形式的多行映射"),
+    "yaml_limit": ("KB116", "front matter 只写简单的值和列表；不要用别名（*名称）和多层嵌套"),
+    "duplicate_key": ("KB117", "删除其中一个；YAML 只保留最后一个值，前面的会被悄悄忽略"),
+    "encoding": ("KB120", "用 UTF-8 编码重新保存文件"),
+    "binary": ("KB121", "kb 只接受 Markdown 文本文件；图片等附件放到 assets/ 目录"),
+    "too_large": ("KB122", "拆分成多篇文章，或把大附件移出 content/"),
+    "nul": ("KB123", "删除该位置的 NUL 字符（通常来自复制粘贴或编码转换），用 UTF-8 重新保存"),
+    "too_deep": ("KB124", "减少列表和引用的嵌套层数；强调请用 **粗体**，分隔线用 ---"),
 }
+
+
+def _parse_diag(e: ArticleParseError, rel: str) -> Diagnostic:
+    code, hint = _PARSE_CODES.get(e.reason, _PARSE_CODES["yaml"])
+    return diag(code, rel, e.line, e.column, e.message, hint)
 
 
 def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
@@ -119,8 +132,7 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
         except ArticleParseError as e:
             failed.add(rel)
             if wanted is None or p.resolve() in wanted:
-                code = _PARSE_CODES.get(e.reason, "KB101")
-                out.append(diag(code, rel, e.line, e.column, e.message, _PARSE_HINTS.get(code, "")))
+                out.append(_parse_diag(e, rel))
         except OSError as e:
             failed.add(rel)
             if wanted is None or p.resolve() in wanted:
@@ -134,8 +146,7 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
             try:
                 articles[rel] = load_article(p, root)
             except ArticleParseError as e:
-                code = _PARSE_CODES.get(e.reason, "KB101")
-                out.append(diag(code, rel, e.line, e.column, e.message, _PARSE_HINTS.get(code, "")))
+                out.append(_parse_diag(e, rel))
     checked = [a for rel, a in articles.items() if wanted is None or a.path.resolve() in wanted]
     ctx = body.LinkContext(root, articles)
     by_id: dict[str, list[Article]] = {}
