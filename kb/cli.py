@@ -11,6 +11,10 @@ from typing import Any
 
 import click
 
+from kb import cli_messages
+
+cli_messages.install()  # click's own words (Usage, option errors) in Chinese
+
 #: name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
     "new": "kb.commands.new:new",

@@ -85,6 +85,7 @@ class LivePreview:
     def build(self, dirty: bool) -> None:
         from mkdocs.commands.build import build as mkdocs_build
 
+        from kb import format
         from kb.checks import run_checks
         from kb.commands.build import load_site_config
         from kb.config import ContentRoot
@@ -109,7 +110,7 @@ class LivePreview:
                     self._by_file.pop(root.rel(Path(p)), None)
             for d in report.diagnostics:
                 if d.severity == "error":
-                    self._by_file.setdefault(d.path, []).append(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}")
+                    self._by_file.setdefault(d.path, []).append(format.chinese(d))
             errors = [e for path in sorted(self._by_file) for e in self._by_file[path]]
         except Exception as e:  # noqa: BLE001 - a broken _kb/ file is a writer error too
             errors = [f"配置错误：{e}"]

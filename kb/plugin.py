@@ -76,9 +76,10 @@ class KbPlugin(BasePlugin[KbConfig]):
 
             report = run_checks(self.root)
             self.check_report = report
+            from kb import format
+
             for d in report.diagnostics:
-                line = f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}" + (f"（{d.hint}）" if d.hint else "")
-                (log.error if d.severity == "error" else log.info)(("错误 " if d.severity == "error" else "警告 ") + line)
+                (log.error if d.severity == "error" else log.info)(format.chinese(d))
             if report.errors:
                 raise PluginError(f"kb check 发现 {report.errors} 个错误，构建中止；运行 kb check 查看详情")
         return config

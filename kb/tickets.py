@@ -25,7 +25,8 @@ from typing import Any
 import yaml
 
 from kb import fsutil
-from kb.checks.body import SENSITIVE_RULES, check_sensitive
+from kb.checks import CheckContext, check_article
+from kb.checks.privacy import CODES
 from kb.config import ContentRoot
 from kb.dates import format_timestamp, parse_timestamp
 from kb.kinds import CASE_CATEGORIES as CATEGORIES
@@ -39,7 +40,8 @@ REQUIRED = ("id", "title", "reported_at")
 TIME_FIELDS = ("reported_at", "first_response_at", "resolved_at")
 BUILTIN_DEFAULTS = {"category": "客户问题", "severity": "medium", "channel": "其他", "subcategory": "其他",
                     "customer": "某客户"}
-PLACEHOLDER = "（待补充）"
+from kb.templates import IMPORT_PLACEHOLDER as PLACEHOLDER  # noqa: E402
+
 #: reason code -> what it means, in the words the rejects file and summary use
 REASONS: dict[str, str] = {
     "decode_error": "含无法解码的字节",
@@ -52,7 +54,7 @@ REASONS: dict[str, str] = {
     "too_large": "字段或行过大",
     "unknown_owner": "处理人无法对应到 owners.yml",
 }
-SENSITIVE_CODES = frozenset(code for code, _, _ in SENSITIVE_RULES.values()) | {"KB304"}
+SENSITIVE_CODES = frozenset(CODES.values())
 MAX_FIELD_CHARS = 1_000_000  # one field of a ticket; longer is an export accident (an attachment inlined)
 MAX_LINE_BYTES = 4_000_000  # one JSONL line
 MAX_JSON_DEPTH = 10  # a ticket is a flat record; deeper values are not ticket text
@@ -369,8 +371,8 @@ class TicketImporter:
         ticket = self.get(data, "id")
         slug = ticket_slug(ticket)
         reported = times["reported_at"]
-        case_id = f"case-{reported:%Y}-{reported:%m}-t{slug}"
         raw_title = self.get(data, "title")
+        case_id = self.case_id(reported, raw_title, self.get(data, "customer"), slug)
         title_key = (normalize_title(raw_title), format_timestamp(reported))
         if slug in self.seen_tickets:
             raise RowRejected("duplicate", f"工单号与第 {self.seen_tickets[slug]} 行重复")
@@ -410,6 +412,15 @@ class TicketImporter:
             if f in times:
                 meta[f] = format_timestamp(times[f])
         return Case(case_id, meta, symptom, cause, solution, title_key)
+
+    def case_id(self, reported: dt.datetime, raw_title: str, customer: str, slug: str) -> str:
+        """case-YYYY-MM-<title in pinyin>-<ticket>, like a written case's id; made from the masked title
+        (never counted as masking: the title itself is masked once more below)."""
+        from kb.slug import title_slug
+
+        shown = Masker(exclude_names=self.masker.exclude_names).text(raw_title, [customer] if customer else [])
+        words = title_slug(_plain(shown))[:60].rstrip("-")
+        return f"case-{reported:%Y}-{reported:%m}-{words}-{slug}" if words else f"case-{reported:%Y}-{reported:%m}-t{slug}"
 
     def mask_row(self, data: dict[str, Any]) -> dict[str, Any]:
         """The source row as it may be stored in the rejects file (strict: no partial secrets either)."""
@@ -469,9 +480,12 @@ def render_case(case: Case) -> str:
     return "\n".join(lines)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write via a temporary file and rename; `mode` as a writer's editor would leave it (0644), unless the
+    file is private (the rejects: 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
         os.replace(tmp, path)
@@ -561,10 +575,10 @@ def import_tickets(source: Path, mapping: TicketMapping, out: Path, root: Conten
             continue
         text = render_case(case)
         path = out / f"{case.case_id}.md"
-        # check_sensitive reads only the text and the customer value: skip the Markdown parse
+        # the KB3xx rules read only the text and the customer value: skip the Markdown parse
         article = Article(path=path, rel=f"{out_rel}/{path.name}", text=text, meta=case.meta, key_positions={},
                           value_positions={}, body="", body_line=1, folder_kind="case")
-        leaks = [d for d in check_sensitive(article, owner_names) if d.code in SENSITIVE_CODES]
+        leaks = check_article(CheckContext(article, root), SENSITIVE_CODES)
         if leaks:
             detail = "；".join(f"{d.code} {d.message}" for d in leaks[:3])
             reject(row, "masking_failed", f"脱敏后仍检测到敏感信息，未写入: {detail}")

@@ -30,7 +30,8 @@ def _checker():  # type: ignore[no-untyped-def]
                                                            "wechat", "person", "company"))),
                 lambda t: mask(t, OWNERS)[0])
     except ImportError:
-        from kb.checks.body import check_sensitive
+        from kb.checks.body import check_sensitive  # the detector before kb.privacy
+
         from kb.mask import Masker
         from kb.model import Article
 

@@ -48,6 +48,11 @@ def _cases(out: Path, content: Path) -> dict[str, object]:
     return {a.id: a for a in (load_article(p, root) for p in sorted(out.glob("*.md")))}
 
 
+def _by_ticket(cases: dict, ticket: str):  # type: ignore[no-untyped-def]
+    (case,) = [a for cid, a in cases.items() if cid.endswith("-" + ticket)]
+    return case
+
+
 def _rejects(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -74,7 +79,7 @@ def small_csv_import(content_copy: Path):
 
 def test_csv_row_becomes_masked_draft_case_with_mapped_fields(small_csv_import) -> None:
     _, cases, _, _ = small_csv_import
-    a = cases["case-2024-03-tt-001"]
+    a = _by_ticket(cases, "t-001")
     assert a.meta["title"] == "印尼验证码收不到"
     assert (a.meta["kind"], a.meta["status"], a.meta["visibility"]) == ("case", "draft", "internal")
     assert a.meta["owner"] == "zhang.wei"
@@ -94,7 +99,7 @@ def test_csv_row_becomes_masked_draft_case_with_mapped_fields(small_csv_import) 
 
 def test_front_matter_keeps_the_sample_case_key_order_and_quoted_timestamps(small_csv_import) -> None:
     _, _, _, out = small_csv_import
-    text = (out / "case-2024-03-tt-001.md").read_text(encoding="utf-8")
+    text = next(out.glob("case-2024-03-*-t-001.md")).read_text(encoding="utf-8")
     keys = [ln.split(":", 1)[0] for ln in text.split("\n---\n", 1)[0].splitlines()[1:]]
     assert keys == ["id", "title", "kind", "owner", "tags", "status", "visibility", "updated", "summary",
                     "customer", "category", "subcategory", "severity", "channel", "reported_at",
@@ -105,7 +110,7 @@ def test_front_matter_keeps_the_sample_case_key_order_and_quoted_timestamps(smal
 
 def test_secrets_full_width_digits_and_names_are_masked(small_csv_import) -> None:
     _, cases, _, _ = small_csv_import
-    a = cases["case-2024-03-tt-002"]
+    a = _by_ticket(cases, "t-002")
     assert a.meta["customer"] == "某电商客户"  # already masked: kept
     assert a.sections()["现象"] == ("配置里有 api_key=【已脱敏密钥】 和 Authorization: Bearer 【已脱敏密钥】，"
                                   "密码：【已脱敏密钥】。李**女士的手机 +86 139****5678，备用 137****5678。")
@@ -118,7 +123,7 @@ def test_secrets_full_width_digits_and_names_are_masked(small_csv_import) -> Non
 
 def test_each_problem_row_is_rejected_with_its_reason(small_csv_import) -> None:
     _, cases, rejects, _ = small_csv_import
-    assert sorted(cases) == ["case-2024-03-tt-001", "case-2024-03-tt-002"]
+    assert sorted(cases) == ["case-2024-03-jie-kou-fan-hui-401-t-002", "case-2024-03-yin-ni-yan-zheng-ma-shou-bu-dao-t-001"]
     got = {(r["line"], r["reason"]) for r in rejects}
     assert got == {(4, "duplicate"), (5, "duplicate"), (6, "timestamp_order"), (7, "bad_timestamp"),
                    (8, "missing_field"), (9, "unknown_owner"), (10, "masking_failed")}
@@ -151,7 +156,7 @@ def test_gb18030_csv_reads_like_utf8(content_copy: Path, tmp_path: Path) -> None
     result, out, rejects = _import(src, content_copy)
     assert result.exit_code == 0, result.output
     cases = _cases(out, content_copy)
-    assert cases["case-2024-03-tt-001"].meta["customer"] == "客户深***"
+    assert _by_ticket(cases, "t-001").meta["customer"] == "客户深***"
     assert len(_rejects(rejects)) == 7
 
 
@@ -161,7 +166,7 @@ def test_csv_row_with_undecodable_bytes_is_rejected(content_copy: Path, tmp_path
     src.write_bytes(data)
     result, out, rejects = _import(src, content_copy)
     assert result.exit_code == 0, result.output
-    assert sorted(_cases(out, content_copy)) == ["case-2024-03-tt-001"]
+    assert sorted(_cases(out, content_copy)) == ["case-2024-03-yin-ni-yan-zheng-ma-shou-bu-dao-t-001"]
     bad = [r for r in _rejects(rejects) if r["reason"] == "decode_error"]
     assert [r["line"] for r in bad] == [3]
     assert "139****5678" in bad[0]["row"]["问题描述"]
@@ -170,7 +175,7 @@ def test_csv_row_with_undecodable_bytes_is_rejected(content_copy: Path, tmp_path
 def test_jsonl_good_bad_json_and_invalid_utf8_lines(content_copy: Path) -> None:
     result, out, rejects = _import(FIX / "small.jsonl", content_copy)
     assert result.exit_code == 0, result.output
-    a = _cases(out, content_copy)["case-2024-03-tj-100"]
+    a = _by_ticket(_cases(out, content_copy), "j-100")
     assert a.meta["reported_at"] == "2024-03-15T10:00:00+08:00"  # epoch as a JSON number
     assert a.meta["customer"] == "客户曼***"
     assert a.meta["owner"] == "zhao.lei" and a.meta["channel"] == "微信"
@@ -192,8 +197,8 @@ def test_markdown_in_ticket_text_cannot_break_the_case_structure(content_copy: P
     assert result.exit_code == 0, result.output
     cases = _cases(out, content_copy)
     assert len(cases) == len(titles)
-    assert cases["case-2024-05-tm0"].meta["title"] == "密码：【已脱敏密钥】 登录失败"
-    assert cases["case-2024-05-tm2"].meta["title"] == "yes"
+    assert _by_ticket(cases, "m0").meta["title"] == "密码：【已脱敏密钥】 登录失败"
+    assert _by_ticket(cases, "m2").meta["title"] == "yes"
     report = run_checks(ContentRoot.load(content_copy), paths=sorted(out.glob("*.md")))
     assert [d for d in report.diagnostics if d.severity == ERROR] == []
 
@@ -201,7 +206,7 @@ def test_markdown_in_ticket_text_cannot_break_the_case_structure(content_copy: P
 def test_unknown_owner_falls_back_to_owner_option(content_copy: Path) -> None:
     result, out, rejects = _import(FIX / "small.csv", content_copy, "--owner", "sun.hao")
     assert result.exit_code == 0, result.output
-    assert _cases(out, content_copy)["case-2024-03-tt-008"].meta["owner"] == "sun.hao"
+    assert _by_ticket(_cases(out, content_copy), "t-008").meta["owner"] == "sun.hao"
     assert "unknown_owner" not in {r["reason"] for r in _rejects(rejects)}
 
 
@@ -305,6 +310,7 @@ def test_generated_export_imports_without_loss_or_leaks(content_copy: Path, tmp_
     assert len(written) == res.imported
     # every reason code shows up
     assert set(res.rejected) == set(REASONS) - {"too_large"}  # huge rows: tests/test_hostile.py
+    assert {p.stat().st_mode & 0o777 for p in written} == {0o644}  # like a file a writer saved
     assert res.masked["phone"] > 0 and res.masked["email"] > 0 and res.masked["secret"] > 0
     # no phone number or e-mail survives in any written case
     leaks = {p.name: found for p in written if (found := _scan_for_leaks(p.read_text(encoding="utf-8")))}

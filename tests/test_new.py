@@ -139,7 +139,8 @@ def test_common_fields_are_a_draft_due_for_review_in_180_days(content_copy: Path
 def test_manual_body_has_the_manual_sections(content_copy: Path) -> None:
     assert run_new(content_copy, "manual", *REQUIRED["manual"]).exit_code == 0
     text = (content_copy / EXPECTED_PATH["manual"]).read_text(encoding="utf-8")
-    assert re.findall(r"^#+ .*$", text, re.M) == ["# 购买号码常见问题", "## 适用场景", "## 操作步骤", "## 常见问题"]
+    assert re.findall(r"^#+ .*$", text, re.M) == ["# 购买号码常见问题", "## 适用场景", "## 操作步骤", "## 注意事项", "## 常见问题",
+                                                        "## 相关文章"]
 
 
 def test_senderid_country_is_upper_cased_and_quoted(content_copy: Path) -> None:
@@ -152,7 +153,8 @@ def test_senderid_country_is_upper_cased_and_quoted(content_copy: Path) -> None:
     assert meta["registration_required"] is True
     assert meta["lead_time_days"] == 5
     assert meta["last_verified"] == dates.today()
-    assert re.findall(r"^## .*$", text, re.M) == ["## 注册要求", "## 所需材料", "## 限制与注意事项", "## 常见问题"]
+    assert re.findall(r"^## .*$", text, re.M) == ["## 概览", "## 所需材料", "## 内容限制", "## 常见拒绝原因",
+                                                   "## 常见问题", "## 相关文章"]
 
 
 def test_case_is_internal_with_quoted_timestamps_and_month_prefix(content_copy: Path) -> None:
@@ -168,7 +170,7 @@ def test_case_is_internal_with_quoted_timestamps_and_month_prefix(content_copy: 
     assert meta["customer"] == "某客户"
     assert (meta["channel"], meta["severity"]) == ("企业微信", "high")
     assert "（描述客户看到的问题：时间、国家、号段、比例）" in text
-    assert re.findall(r"^## .*$", text, re.M) == ["## 现象", "## 原因", "## 解决方案"]
+    assert re.findall(r"^## .*$", text, re.M) == ["## 现象", "## 原因", "## 解决方案", "## 后续跟进", "## 相关文章"]
     assert errors_for(content_copy, path) == []
 
 

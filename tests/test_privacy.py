@@ -80,10 +80,12 @@ id: {id}
 title: 隐私样例
 kind: manual
 owner: sun.hao
+tags: [测试]
 status: published
 visibility: internal
 updated: 2026-06-20
 review_by: 2027-01-20
+summary: 隐私样例。
 product: 号码服务
 ---
 

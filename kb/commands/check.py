@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from kb.cli import content_option
-
-
-def _github_escape(s: str, prop: bool = False) -> str:
-    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return s.replace(":", "%3A").replace(",", "%2C") if prop else s
 
 
 @click.command("check")
@@ -23,18 +17,27 @@ def _github_escape(s: str, prop: bool = False) -> str:
               show_default=True, help="输出格式：终端文本、JSON、GitHub Actions 注解")
 @click.option("--strict", is_flag=True, help="警告也视为失败（退出码 1）")
 @click.option("--rules", "list_rules", is_flag=True, help="列出全部规则代码后退出")
-def check(paths: tuple[Path, ...], content_dir: str, fmt: str, strict: bool, list_rules: bool) -> None:
+@click.option("--explain", "explain_code", metavar="KB123", help="显示一条规则的说明和修改方法后退出")
+def check(paths: tuple[Path, ...], content_dir: str, fmt: str, strict: bool, list_rules: bool,
+          explain_code: str | None) -> None:
     """检查文章的元数据、链接、结构、敏感信息和时效性。
 
     不带 PATHS 时检查整个内容目录；PATHS 可以是文件或目录（pre-commit 传入改动的文件）。
     退出码：0 没有错误，1 发现错误（--strict 时包括警告），2 用法错误。
     """
-    from kb.checks import RULES, run_checks
+    from kb import format as fmt_
+    from kb.checks import ERROR, explain, iter_rules, run_checks
     from kb.config import ConfigError, ContentRoot
 
     if list_rules:
-        for code, (sev, title) in RULES.items():
-            click.echo(f"{code}  {'错误' if sev == 'error' else '警告'}  {title}")
+        for code, r in iter_rules():
+            click.echo(f"{code}  {'错误' if r.severity == ERROR else '警告'}  {r.title}")
+        return
+    if explain_code is not None:
+        text = explain(explain_code.strip())
+        if text is None:
+            raise click.UsageError(f"没有规则 {explain_code}；运行 kb check --rules 查看全部规则")
+        click.echo(text)
         return
     if not Path(content_dir, "_kb").is_dir() and paths and len(paths) == 1 and Path(paths[0], "_kb").is_dir():
         content_dir, paths = str(paths[0]), ()  # `kb check content` checks that root
@@ -56,26 +59,12 @@ def check(paths: tuple[Path, ...], content_dir: str, fmt: str, strict: bool, lis
             elif p.suffix == ".md":
                 files.append(p)
     report = run_checks(root, files)
-    ds = report.diagnostics
     if fmt == "json":
-        click.echo(json.dumps({
-            "diagnostics": [d.as_dict() for d in ds],
-            "summary": {"files": report.files, "errors": report.errors, "warnings": report.warnings},
-        }, ensure_ascii=False, indent=2))
-    elif fmt == "github":
-        base = Path(content_dir)
-        for d in ds:
-            path = (base / d.path).as_posix()
-            level = "error" if d.severity == "error" else "warning"
-            msg = d.message + (f"（{d.hint}）" if d.hint else "")
-            click.echo(f"::{level} file={_github_escape(path, True)},line={d.line},col={d.column},"
-                       f"title={d.code}::{_github_escape(msg)}")
+        click.echo(fmt_.as_json(report))
     else:
-        base = Path(content_dir)
-        for d in ds:
-            hint = f" ({d.hint})" if d.hint else ""
-            click.echo(f"{(base / d.path).as_posix()}:{d.line}:{d.column}: {d.severity} {d.code} {d.message}{hint}")
-        summary = f"检查了 {report.files} 个文件：{report.errors} 个错误，{report.warnings} 个警告"
-        click.echo(summary, err=True)
+        for line in fmt_.lines(report.diagnostics, fmt, Path(content_dir)):
+            click.echo(line)
+        if fmt == "text":
+            click.echo(fmt_.summary(report), err=True)
     failed = report.errors > 0 or (strict and report.warnings > 0)
     sys.exit(1 if failed else 0)

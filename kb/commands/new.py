@@ -37,26 +37,6 @@ COMMON_COUNTRIES = (
     ("US", "美国"), ("GB", "英国"),
 )
 
-#: body skeleton per kind: (section heading, one-line prompt for the writer)
-SECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "manual": (
-        ("适用场景", "（说明什么情况下使用本手册：适用的客户、产品模块和前提条件）"),
-        ("操作步骤", "（按顺序写出每一步：入口菜单、要填写的内容、预期结果）"),
-        ("常见问题", "（列出客户常问的问题和简短回答）"),
-    ),
-    "senderid": (
-        ("注册要求", "（是否需要注册、Sender ID 类型、审核方和审核周期）"),
-        ("所需材料", "（列出客户需要提供的材料，并同步填写 front matter 的 documents）"),
-        ("限制与注意事项", "（发送时段、内容限制、链接和模板要求，并同步填写 restrictions）"),
-        ("常见问题", "（列出客户常问的问题和简短回答）"),
-    ),
-    "case": (
-        ("现象", "（描述客户看到的问题：时间、国家、号段、比例）"),
-        ("原因", "（写出排查过程和最终确认的原因）"),
-        ("解决方案", "（写出采取的措施、结果，以及以后如何预防）"),
-    ),
-}
-
 #: written quoted: a plain ISO timestamp would become a datetime object in most YAML readers
 QUOTED_KEYS = frozenset({"reported_at", "first_response_at", "resolved_at"})
 #: written plain like the sample articles (kb reads YYYY-MM-DD dates as text)
@@ -108,6 +88,8 @@ def render_front_matter(meta: dict[str, Any]) -> str:
 def render_article(kind: str, meta: dict[str, Any]) -> str:
     """The whole file: front matter, `# title`, and the kind's sections with writing prompts."""
     parts = ["---", render_front_matter(meta), "---", "", f"# {meta['title']}", ""]
+    from kb.templates import SECTIONS
+
     for heading, prompt in SECTIONS[kind]:
         parts += [f"## {heading}", "", prompt, ""]
     return "\n".join(parts)
@@ -242,14 +224,14 @@ def _owner_list(root: ContentRoot) -> str:
 
 def _validate_rendered(path: Path, kind: str, text: str, root: ContentRoot) -> list[str]:
     """Errors `kb check` would report on the new file (except cross-file rules), before writing it."""
-    from kb.checks import ERROR, body, meta
+    from kb import dates, format
+    from kb.checks import ERROR, CheckContext, check_article
     from kb.model import parse_article
 
     article = parse_article(path.resolve(), root.rel(path), text.encode("utf-8"), kind,
                             root.settings.max_file_bytes)
-    diags = [*meta.check_meta(article, root, {}), *body.check_structure(article, body.LinkContext(root, {})),
-             *body.check_sensitive(article)]
-    return [f"{d.code} {d.message}" + (f"（{d.hint}）" if d.hint else "") for d in diags if d.severity == ERROR]
+    diags = check_article(CheckContext(article, root, today=dates.today(root.tz)))
+    return format.lines([d for d in diags if d.severity == ERROR], "chinese")
 
 
 def _id_in_use(root: ContentRoot, aid: str, target: Path) -> Path | None:
