@@ -108,11 +108,12 @@ def _open(path: Path, schema: tantivy.Schema | None = None) -> tantivy.Index:
     return index
 
 
-def _keyword_values(doc: IndexDoc) -> dict[str, list[str]]:
+def _keyword_values(doc: IndexDoc, canon: Any = None) -> dict[str, list[str]]:
     m = doc.meta
     tags = m.get("tags") or []
+    tags = [str(t) for t in tags] if isinstance(tags, list) else [str(tags)]
     return {
-        "kind": [doc.kind], "tag": [str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
+        "kind": [doc.kind], "tag": canon.tags(tags) if canon is not None else tags,
         "category": [str(m["category"])] if m.get("category") else [],
         "subcategory": [str(m["subcategory"])] if m.get("subcategory") else [],
         "country": [str(m["country"])] if m.get("country") else [],
@@ -150,7 +151,7 @@ def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
         "body_w": " ".join(body_w), "body_b": " ".join(body_b),
         "body_u": " ".join(body_u),
     }
-    for name, values in _keyword_values(doc).items():
+    for name, values in _keyword_values(doc, getattr(analyzer, "tag_canon", None)).items():
         if values:
             fields[name] = values
     h = doc.content_hash()

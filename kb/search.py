@@ -229,6 +229,12 @@ class Searcher:
         primary = [*qt.words, *qt.expanded]
         hits = [self._hit(st, score, addr, terms, snippets, primary) for score, addr in res.hits]
         facet_counts = self._facets(st, query, res.count) if facets else {}
+        for name in [f for f in FACET_FIELDS if facets and (filters or {}).get(f)]:
+            # disjunctive: a chosen facet counts its values without its own filter, so the others stay offered
+            others = {k: v for k, v in (filters or {}).items() if k != name}
+            counted = _aggregate(st.searcher, self._combine(main, self._filters(st, others, include_internal)), [name])
+            if counted is not None:
+                facet_counts[name] = counted[name]
         return SearchResults(q, res.count, _ms(t0), hits, facet_counts, page, limit)
 
     def search_ids(self, q: str, *, limit: int = 10, include_internal: bool = True) -> list[tuple[str, float]]:
@@ -247,7 +253,7 @@ class Searcher:
     def _hit(self, st: _State, score: float, addr: Any, terms: tuple[list[str], list[str]],
              snippets: bool, primary: Sequence[str] = ()) -> SearchHit:
         d = self._stored(st, addr)
-        snippet = make_snippet(d.get("text", ""), terms, primary=primary) if snippets else ""
+        snippet = section_snippet(d.get("body", ""), terms, primary=primary) if snippets else ""
         return SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"])
 
     def _facets(self, st: _State, query: tantivy.Query, total: int) -> dict[str, dict[str, int]]:
@@ -398,6 +404,35 @@ def make_snippet(text: str, terms: tuple[Sequence[str], Sequence[str]], width: i
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     return prefix + "".join(out).replace("\n", " ").strip() + suffix
+
+
+#: a query with more analysed terms than this is a pasted text: only its words (2+ characters) are marked,
+#: never single characters or bigrams, which would mark half of every snippet
+LONG_QUERY_TERMS = 12
+
+
+def section_snippet(body: str, terms: tuple[Sequence[str], Sequence[str]], width: int = 120,
+                    primary: Sequence[str] = ()) -> str:
+    """A snippet that reads as a sentence of one section, named: "原因：…". The section with the most
+    distinct query terms (a query word weighs three times) wins; without a match, the first one."""
+    from kb.text.plain import sections
+
+    words, grams = terms
+    if len(words) + len(grams) > LONG_QUERY_TERMS:
+        words, grams = [w for w in words if len(w) > 1], []
+    parts = sections(body)
+    if not parts:
+        return ""
+    strong = set(primary)
+    best, best_score = parts[0], 0
+    for label, text in parts:
+        low = text.lower()
+        score = sum(len(t) * (3 if t in strong else 1) for t in {*words, *grams} if t and t in low)
+        if score > best_score:
+            best, best_score = (label, text), score
+    label, text = best
+    snippet = make_snippet(text, (words, grams), width, primary)
+    return f"{html.escape(label)}：{snippet}" if label else snippet
 
 
 def _best_window(spans: list[tuple[int, int, str]], width: int, primary: set[str]) -> int:

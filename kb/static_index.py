@@ -38,7 +38,8 @@ from kb.text.tokenize import STOP_WORDS
 FORMAT = 1
 CHUNK = 4
 K1, B = 1.2, 0.75
-EXCERPT_CHARS = 240
+EXCERPT_CHARS = 400
+EXCERPT_LINE = 110
 #: key prefix -> [(field, weight attribute)]
 GROUPS: dict[str, list[tuple[str, str]]] = {
     "w": [("title_w", "title_w"), ("head_w", "head_w"), ("body_w", "body_w")],
@@ -103,6 +104,16 @@ def _shard_count(postings: int) -> int:
     return min(16384, 1 << (want - 1).bit_length())
 
 
+def _excerpt(summary: str, body: str, text: str) -> str:
+    """One line a section, "原因：…", each cut short: the runtime shows the line with most query terms."""
+    from kb.text.plain import sections
+
+    lines = [f"摘要：{summary}"[:EXCERPT_LINE]] if summary else []
+    lines += [(f"{label}：{t}" if label else t)[:EXCERPT_LINE] for label, t in sections(body)]
+    out = "\n".join(lines)[:EXCERPT_CHARS]
+    return out or text[:EXCERPT_CHARS]
+
+
 def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analyzer,
                        weights: Weights = WEIGHTS, unigrams: bool = True) -> dict[str, Any]:
     """Write manifest.json, s/*.bin and d/*.json into out_dir (replaced atomically). `docs` are
@@ -124,7 +135,7 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         display.append({"id": stored["id"], "title": stored["title"], "kind": stored["kind"], "url": stored["url"],
                         "updated": str(meta.get("updated", "")), "country": meta.get("country", ""),
                         "category": meta.get("category", ""),
-                        "excerpt": (summary + " " + text)[:EXCERPT_CHARS] if summary else text[:EXCERPT_CHARS]})
+                        "excerpt": _excerpt(summary, str(stored.get("body", "")), text)})
         for name in FILTERS:
             value = stored["kind"] if name == "kind" else meta.get(name)
             if value:

@@ -278,6 +278,7 @@ SEARCH: tuple[Param, ...] = (
     Int("page", "页码，从 1 开始", lo=1, hi=MAX_PAGE, fallback=1),
     *FILTERS,
     Flag("facets", "是否计算分面计数；边输入边搜索时传 false 更快", fallback=True),
+    Flag("log", "是否计入查询统计；边输入边搜索时传 false，只统计完成的搜索（回车、点击结果或停顿）", fallback=True),
 )
 SUGGEST: tuple[Param, ...] = (
     Text("q", "已输入的前缀（汉字、拼音或拼音首字母）", required=True, max_len=MAX_SUGGEST_CHARS),

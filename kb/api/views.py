@@ -68,7 +68,7 @@ async def search(request: Request) -> Response:
         kb.cache.put(key, cached)
     rest, total = cached
     took_ms = round((time.perf_counter() - t0) * 1000, 3)
-    if kb.analytics is not None:
+    if kb.analytics is not None and p["log"]:  # search-as-you-type sends log=false: prefixes are not queries
         kb.analytics.record(q, filters, total, took_ms, request)
     return Response(b'{"took_ms":%.3f,' % took_ms + rest[1:], media_type="application/json")
 
