@@ -176,6 +176,34 @@ export function highlight(text, words, grams, width = 0) {
   return (open ? out + '</mark>' : out) + (to < text.length ? '…' : '');
 }
 
+// A query with more terms than this is pasted text: mark only its words of 2+ characters
+const LONG_QUERY_TERMS = 12;
+
+export function markTerms(words, grams) {
+  if (words.length + grams.length <= LONG_QUERY_TERMS) return { words, grams };
+  return { words: words.filter((w) => Array.from(w).length > 1), grams: [] };
+}
+
+// The excerpt holds one line a section ("原因：…"); show the line with the most distinct query terms
+// (the first without a match), highlighted, cut to about `width` characters.
+export function snippet(excerpt, words, grams, width = 110) {
+  const lines = String(excerpt || '').split('\n').filter(Boolean);
+  if (!lines.length) return '';
+  const t = markTerms(words, grams);
+  let best = lines[0], bestScore = 0;
+  for (const line of lines) {
+    const low = normalize(line);
+    let score = 0;
+    for (const x of new Set([...t.words, ...t.grams])) if (x && low.includes(x)) score += x.length * (t.words.includes(x) ? 3 : 1);
+    if (score > bestScore) { best = line; bestScore = score; }
+  }
+  const colon = best.indexOf('：');
+  if (colon > 0 && colon <= 12) { // keep the section's name in front of a window cut from its text
+    return escapeHtml(best.slice(0, colon + 1)) + highlight(best.slice(colon + 1), t.words, t.grams, width);
+  }
+  return highlight(best, t.words, t.grams, width);
+}
+
 export class StaticIndex {
   constructor(base = '', options = {}) {
     this.base = base;
@@ -355,8 +383,9 @@ export class StaticIndex {
       }
     }
     const ranked = [];
+    const browsing = !q.words.length && !q.grams.length && !q.unis.length && allowed; // filters only: list them all
     for (let i = 0; i < score.length; i++) {
-      if (matched[i] && (!allowed || allowed.has(i))) ranked.push(i);
+      if ((matched[i] || browsing) && (!allowed || allowed.has(i))) ranked.push(i);
     }
     ranked.sort((a, b) => score[b] - score[a] || a - b);
     const start = (page - 1) * limit;
@@ -365,8 +394,8 @@ export class StaticIndex {
     const hits = ids.map((id, k) => ({
       ...docs[k],
       score: Math.round(score[id] * 1e4) / 1e4,
-      snippet: highlight(docs[k].excerpt || '', q.words, q.grams, 110),
-      titleHtml: highlight(docs[k].title || '', q.words, q.grams),
+      snippet: snippet(docs[k].excerpt || '', q.words, q.grams, 110),
+      titleHtml: highlight(docs[k].title || '', markTerms(q.words, q.grams).words, markTerms(q.words, q.grams).grams),
     }));
     return { query, total: ranked.length, hits, page, limit,
       took_ms: Math.round(((globalThis.performance || Date).now() - t0) * 100) / 100 };
