@@ -33,12 +33,14 @@ def plain_text(markdown: str) -> str:
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 _FENCE_LINE = re.compile(r"^ {0,3}(```|~~~)", re.M)
+#: a list item that is only a link ("- [印尼 Sender ID](../senderid/id.md)"): navigation, not prose
+_LINK_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[[^\]\n]*\]\([^)\n]*\)\s*$", re.M)
 
 
 def sections(markdown: str) -> list[tuple[str, str]]:
     """The body as (heading, plain text) per section, for snippets that name their section ("原因：…").
     The H1 (the title, shown anyway) is dropped; text before the first subheading has the heading ''.
-    Headings inside fenced code are not headings."""
+    Headings inside fenced code are not headings; list items that are only a link (相关文章) are no text."""
     fenced = [m.start() for m in _FENCE_LINE.finditer(markdown)]
     spans = list(zip(fenced[::2], fenced[1::2] + [len(markdown)] * (len(fenced) % 2), strict=False))
 
@@ -52,7 +54,7 @@ def sections(markdown: str) -> list[tuple[str, str]]:
     chunks = [("", markdown[:first])] + [(label, markdown[end:(heads[i + 1].start() if i + 1 < len(heads) else len(markdown))])
                                         for i, (end, label) in enumerate(starts)]
     for label, chunk in chunks:
-        text = " ".join(plain_text(chunk).split())
+        text = " ".join(plain_text(_LINK_ITEM.sub("", chunk)).split())
         if label is None:  # under the H1: the lead paragraph
             label = ""
         if text:
