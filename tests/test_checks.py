@@ -66,7 +66,7 @@ id: xx-test-senderid
 title: 测试 Sender ID 指南
 kind: senderid
 owner: li.na
-tags: [测试, SenderID]
+tags: [测试, Sender ID]
 status: published
 visibility: public
 updated: 2026-10-15
@@ -264,6 +264,7 @@ META_DEFECTS = [
     ("KB304", "case", "customer: 某测试客户", "customer: 张三科技", "customer: 张三科技"),
     ("KB401", "case", "review_by: 2027-05-20", "review_by: 2026-01-01", "review_by"),
     ("KB402", "senderid", "last_verified: 2026-10-12", "last_verified: 2025-01-01", "last_verified"),
+    ("KB403", "case", "tags: [测试, 通道]", "tags: [测试, 子帐号]", "tags:"),
 ]
 FOLDERS = {"case": "cases", "senderid": "senderid", "manual": "manuals"}
 
@@ -653,3 +654,11 @@ def test_kb120_column_counts_characters(content_copy: Path) -> None:
     data = CASE.encode("utf-8").replace("备用通道故障".encode(), "备用通道故障".encode() + b"\xff")
     ds = check_file(content_copy, "cases/bad.md", data)
     assert_reported(ds, "KB120", "cases/bad.md", line_of(data, b"\xff"), column=len("备用通道故障") + 1)
+
+
+def test_kb403_names_the_canonical_tag(content_copy: Path) -> None:
+    text = edit(BASES["case"], "tags: [测试, 通道]", "tags: [测试, IP白名单, shortcode]")
+    ds = [d for d in check_file(content_copy, "cases/bad.md", text) if d.code == "KB403"]
+    assert {d.severity for d in ds} == {"warning"}
+    messages = " ".join(d.message for d in ds)
+    assert "'IP 白名单'" in messages and "'短代码'" in messages

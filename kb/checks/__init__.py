@@ -15,6 +15,7 @@ from pathlib import Path
 from kb import dates
 from kb.config import ContentRoot
 from kb.model import Article, ArticleParseError, load_article
+from kb.tags import TagCanon
 
 ERROR, WARNING = "error", "warning"
 
@@ -49,6 +50,7 @@ RULES: dict[str, tuple[str, str]] = {
     "KB304": (ERROR, "客户名称未脱敏"),
     "KB401": (WARNING, "已过复核日期 review_by"),
     "KB402": (WARNING, "Sender ID 信息核实时间过久"),
+    "KB403": (WARNING, "标签不是术语表中的标准写法"),
 }
 
 
@@ -133,6 +135,7 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
                 out.append(diag(code, rel, e.line, e.column, e.message, _PARSE_HINTS.get(code, "")))
     checked = [a for rel, a in articles.items() if wanted is None or a.path.resolve() in wanted]
     ctx = body.LinkContext(root, articles)
+    canon = TagCanon(root.glossary)
     by_id: dict[str, list[Article]] = {}
     for a in sorted(articles.values(), key=lambda a: a.rel):
         if a.has_front_matter and a.meta.get("id") is not None:
@@ -142,6 +145,7 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
         out.extend(body.check_structure(a, ctx))
         out.extend(body.check_sensitive(a))
         out.extend(body.check_freshness(a, root, today))
+        out.extend(body.check_tags(a, canon))
     files = len(checked) + len({d.path for d in out if d.path not in articles})
     out.sort(key=lambda d: (d.path, d.line, d.column, d.code))
     return Report(out, files)

@@ -12,6 +12,7 @@ from kb.config import GENERATED_PAGES, ContentRoot
 from kb.dates import review_overdue, verification_overdue
 from kb.kinds import BY_FOLDER, BY_NAME
 from kb.model import Article
+from kb.tags import TagCanon
 
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 
@@ -176,4 +177,20 @@ def check_freshness(a: Article, root: ContentRoot, today: dt.date) -> list[Diagn
         out.append(diag("KB402", a.rel, p.line, p.column,
                         f"last_verified 是 {verified.isoformat()}，已超过 {limit} 天",
                         "向原厂或运营商重新核实注册要求，然后更新 last_verified"))
+    return out
+
+
+def check_tags(a: Article, canon: TagCanon) -> list[Diagnostic]:
+    """KB403: a tag written in another form of a glossary term ("子帐号", "IP白名单", "shortcode") splits the
+    tag index and the tag filter; the warning names the canonical tag."""
+    tags = a.meta.get("tags") if a.has_front_matter else None
+    if not isinstance(tags, list):
+        return []
+    p = a.position_of("tags", True)
+    out = []
+    for t in tags:
+        want = canon.canonical(t)
+        if want != str(t).strip():
+            out.append(diag("KB403", a.rel, p.line, p.column, f"标签 {t!r} 应写作 {want!r}（术语表中的标准写法）",
+                            f"把 tags 中的 {t} 改为 {want}；同义写法在 content/_kb/glossary.yml 的 synonyms 里"))
     return out
