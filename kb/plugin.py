@@ -146,7 +146,9 @@ class KbPlugin(BasePlugin[KbConfig]):
         if self.audience == "internal":  # owner load and review queues are for the team only
             from kb.reports import reports_markdown
 
-            generated["reports/index.md"] = reports_markdown(visible, self.root, dates.today(self.root.tz))
+            # Material's `hide`: the report's wide tables get the table of contents' width
+            generated["reports/index.md"] = "---\nhide: [toc]\n---\n\n" + reports_markdown(
+                visible, self.root, dates.today(self.root.tz))
         for kind in kinds.KINDS:  # every section has a landing page
             if any(f.src_uri.startswith(kind.folder + "/") for f in files) and not files.get_file_from_path(
                     kind.index_page):

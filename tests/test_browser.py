@@ -214,10 +214,23 @@ def test_reports_page_renders_its_charts(page: Any, static_server: Server) -> No
     text = page.inner_text("article")
     for category in ("客户问题", "技术问题", "业务问题", "沟通问题"):
         assert category in text
+    captions = page.eval_on_selector_all("figure.kb-chart figcaption", "cs => cs.map(c => c.textContent)")
+    assert len(captions) == len(charts) and all("轴" in c for c in captions)  # every chart titled, with units
+    assert "张伟" in text and "zhang.wei" not in text  # owners by name
+    for table in page.query_selector_all("article table"):
+        box = table.evaluate("t => { const w = t.closest('.md-typeset__scrollwrap') || t.parentElement; "
+                             "return [w.getBoundingClientRect().right, document.querySelector('article').getBoundingClientRect().right]; }")
+        assert box[0] <= box[1] + 1  # each table fits or scrolls inside its own box
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "reports.png"), full_page=True)
     page.emulate_media(color_scheme="dark")
     page.screenshot(path=str(ARTIFACTS / "reports-dark.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_selector("figure.kb-chart svg")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # charts scroll in their box
+    page.screenshot(path=str(ARTIFACTS / "reports-390.png"), full_page=True)
     assert page.console_errors == []
 
 
