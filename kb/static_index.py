@@ -2,7 +2,7 @@
 
 For every term the server ranks with (jieba words, character bigrams, unigrams) we precompute the
 same field-weighted BM25 the Tantivy searcher computes at query time (title/headings/body boosts of
-`kb.search.WEIGHTS`) as one quantized *impact* per (term, document). A query then only adds impacts:
+`kb.ranking.WEIGHTS`) as one quantized *impact* per (term, document). A query then only adds impacts:
 no document lengths or statistics have to be downloaded.
 
 Terms are spread over shards by FNV-1a hash of the bare term (the word "回填" and the bigram "回填"
@@ -31,7 +31,7 @@ from typing import Any
 
 from kb import kinds
 from kb.fsutil import swap_dir
-from kb.search import WEIGHTS, Weights
+from kb.ranking import WEIGHTS, Weights
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.tokenize import STOP_WORDS
 
@@ -185,7 +185,9 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         doc_bytes += len(data)
     manifest = {
         "format": FORMAT, "analyzer": ANALYZER_VERSION, "docs": n, "shards": nshards, "chunk": CHUNK,
-        "synonym": weights.synonym, "inner_b": weights.inner_b, "join_b": weights.join_b, "sub_w": weights.sub_w,
+        # ranking numbers the runtime needs at query time, from the one plan (kb/ranking.py); the field boosts
+        # are already inside the impacts. The static index is lexical only: no vectors in the browser.
+        "weights": weights.to_manifest(), "retrieval": "lexical",
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "stop": sorted(STOP_WORDS), "synonyms": analyzer.synonym_groups,
         "kinds": kinds.LABELS,

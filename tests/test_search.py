@@ -14,7 +14,9 @@ import pytest
 from kb.config import ContentRoot
 from kb.index import build_index, current_version_dir, index_info, update_index
 from kb.model import load_articles
-from kb.search import WEIGHTS, Searcher, _term_multipliers
+from kb.ranking import WEIGHTS
+from kb.ranking import term_multipliers as _term_multipliers
+from kb.search import Searcher
 from kb.text import Analyzer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -227,8 +229,8 @@ def test_cli_incremental_reparses_only_changed_files(content_copy: Path, tmp_pat
                      encoding="utf-8")
     index("--incremental")
     s = Searcher(idx)
-    assert [h.id for h in s.search("zqxedited", include_internal=True).hits] == ["buy-numbers"]
-    assert [h.id for h in s.search("zqxadded", include_internal=True).hits] == ["new-one"]
+    assert [h.id for h in s.search("zqxedited", include_internal=True, mode="lexical").hits] == ["buy-numbers"]
+    assert [h.id for h in s.search("zqxadded", include_internal=True, mode="lexical").hits] == ["new-one"]
     assert s.get("data-export", include_internal=True) is None
     assert s.get("monitoring-alerts", include_internal=True) is not None  # unchanged files stay
     total = len([p for p in content_copy.glob("*/*.md") if p.name != "index.md"])

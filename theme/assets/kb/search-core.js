@@ -111,9 +111,10 @@ export function parseShard(buffer, ndocs) {
 
 const ASCII = /^[\x00-\x7f]+$/;
 
-/** Multipliers so one query concept counts about once, as on the server (kb/search.py _term_multipliers):
+/** Multipliers so one query concept counts about once, as on the server (kb/ranking.py term_multipliers):
  *  sub-words inside a longer query word get sub_w, bigrams inside a word inner_b, bigrams across two words
- *  join_b; a bigram of two single-character words keeps full weight. Older manifests: all 1. */
+ *  join_b; a bigram of two single-character words keeps full weight. `m`: the manifest's `weights` (the
+ *  numbers live only in kb/ranking.py). Older manifests: all 1. */
 export function termMultipliers(words, grams, m) {
   const cjk = words.filter((t) => !ASCII.test(t));
   const inside = new Set();
@@ -357,7 +358,8 @@ export class StaticIndex {
         if (counts) matched[p.ids[j]] = 1;
       }
     };
-    const mult = termMultipliers(q.words, q.grams, m);
+    const weights = m.weights || {};
+    const mult = termMultipliers(q.words, q.grams, weights);
     for (const w of q.words) add('w:' + w, mult.word.get(w) ?? 1);
     for (const g of q.grams) {
       const k = mult.gram.get(g) ?? 1;
@@ -366,7 +368,7 @@ export class StaticIndex {
     for (const u of q.unis) add('u:' + u, 1, false);
     for (const s of q.synonyms) {
       if (q.words.includes(s.join('')) || (s.length === 1 && q.words.includes(s[0]))) continue;
-      for (const t of s) add('w:' + t, m.synonym / s.length);
+      for (const t of s) add('w:' + t, (weights.synonym ?? 1) / s.length);
     }
     let allowed = null;
     const active = Object.entries(filters).filter(([, v]) => v && (Array.isArray(v) ? v.length : true));
