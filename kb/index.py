@@ -36,6 +36,8 @@ META_FILE = "kb-index.json"
 ANALYZER_FILE = "analyzer.json"
 SUGGEST_FILE = "suggest.json"
 GRACE_SECONDS = 60.0
+#: an internal build's index dir also holds the complete public index here (anonymous API callers)
+PUBLIC_SUBDIR = "public"
 
 #: analyzed fields: name -> which analysis feeds it
 TEXT_FIELDS = ("title_w", "title_b", "head_w", "body_w", "body_b", "body_u")

@@ -30,6 +30,7 @@ from kb.embed import (
 from kb.fsutil import write_atomic
 from kb.index import (
     INDEX_VERSION,
+    PUBLIC_SUBDIR,
     IndexError_,
     IndexInfo,
     PreparedDoc,
@@ -43,7 +44,6 @@ from kb.index import (
 from kb.text import Analyzer
 
 FILE_TABLE = "files.json"
-PUBLIC_SUBDIR = "public"
 VECTOR_CACHE_FILE = "vectors.sqlite"
 #: a test suite or CI machine can share one vector cache between many index dirs
 VECTOR_CACHE_ENV = "KB_VECTOR_CACHE"

@@ -19,7 +19,7 @@ index_dir_option = click.option("--index-dir", default=".kb/index", show_default
 def build_from_content(content_dir: str, index_dir: Path, audience: str, incremental: bool = False,
                        static_dir: Path | None = None, embed: bool | None = None,
                        vector_cache: Path | None = None, threads: int | None = None) -> Any:
-    """`kb index` and `kb build`: the pipeline with the CLI's progress bars and messages."""
+    """`kb index` and `kb build`: the pipeline (kb.pipeline.IndexResult) with the CLI's progress bars and messages."""
     from kb.config import ConfigError
     from kb.embed import EmbedderError
     from kb.pipeline import IndexOptions, index_content
@@ -45,7 +45,7 @@ def build_from_content(content_dir: str, index_dir: Path, audience: str, increme
                    f"用时 {stats['seconds']} 秒，位置 {static_dir}", err=True)
     for path, err in result.errors:
         click.echo(f"{path}: 跳过（无法解析）：{err}", err=True)
-    return result.info
+    return result
 
 
 @click.command("index")
@@ -68,7 +68,8 @@ def index(content_dir: str, index_dir: Path, audience: str, incremental: bool, s
         raise click.UsageError(f"内容目录不存在：{content_dir}")
     if incremental and static_dir:
         raise click.UsageError("--static-dir 不能与 --incremental 同时使用")
-    info = build_from_content(content_dir, index_dir, audience, incremental, static_dir, embed, vector_cache, threads)
+    info = build_from_content(content_dir, index_dir, audience, incremental, static_dir, embed, vector_cache,
+                              threads).info
     click.echo(f"索引完成：{info.doc_count} 篇文章，版本 {info.version}，位置 {info.path}", err=True)
 
 
