@@ -329,4 +329,33 @@ def _update_from_files(root: ContentRoot, analyzer: Analyzer, index_dir: Path, o
     return result
 
 
-__all__ = ["EmbedderError", "IndexOptions", "IndexResult", "index_content"]
+def similar_articles(articles: Iterable[Any], cache_path: Path, embedder: Embedder | None = None,
+                     limit: int = 5) -> dict[str, list[tuple[str, float]]]:
+    """For each article, the `limit` most similar of the others (best chunk pair, as kb similar scores): the
+    相似案例 of case pages at build time. Vectors come through the vector cache (`kb index` fills the same
+    one), so a build after an index embeds nothing."""
+    import numpy as np
+
+    from kb.embed import LocalE5, top_k
+
+    arts = [a for a in articles if a.id]
+    if len(arts) < 2:
+        return {}
+    texts = [[c.text for c in chunks(a.title, a.body, str(a.meta.get("summary") or ""))] for a in arts]
+    cache = VectorCache(cache_path)
+    try:
+        flat = embed_passages(embedder or LocalE5(), [t for ts in texts for t in ts], cache, batch=32)
+    finally:
+        cache.close()
+    starts = np.cumsum([0] + [len(ts) for ts in texts[:-1]])
+    out: dict[str, list[tuple[str, float]]] = {}
+    for i, a in enumerate(arts):
+        own = flat[starts[i]:starts[i] + len(texts[i])]
+        scores = np.maximum.reduceat((flat @ own.T).max(axis=1), starts)
+        mask = np.ones(len(arts), bool)
+        mask[i] = False
+        out[a.id] = [(arts[j].id, round(s, 4)) for j, s in top_k(scores, limit, mask)]
+    return out
+
+
+__all__ = ["EmbedderError", "IndexOptions", "IndexResult", "index_content", "similar_articles"]

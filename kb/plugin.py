@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ class KbConfig(Config):
     #: a section lists its articles in the navigation only up to this many; Material renders the whole
     #: nav into every page, so a long section costs build time on every page (DESIGN.md)
     nav_limit = c.Type(int, default=40)
+    #: case pages list their 相似案例 (kb.pipeline.similar_articles), embedded through this vector cache
+    #: ("" = $KB_VECTOR_CACHE, else .kb/index/vectors.sqlite, the one `kb index` fills)
+    similar_cases = c.Type(bool, default=True)
+    vector_cache = c.Type(str, default="")
 
 
 class KbPlugin(BasePlugin[KbConfig]):
@@ -58,6 +63,7 @@ class KbPlugin(BasePlugin[KbConfig]):
         #: live preview: what each generated page and part was in the previous build, and now
         self.previous: dict[str, str] | None = None
         self.fingerprints: dict[str, str] = {}
+        self.similar: dict[str, list[tuple[str, float]]] = {}  # case id -> similar published cases
 
     # -- config and checks ------------------------------------------------------------------
     def on_config(self, config: Any) -> Any:
@@ -94,6 +100,21 @@ class KbPlugin(BasePlugin[KbConfig]):
                 continue
             self.articles[a.rel] = a
         self.published = {rel: a for rel, a in self.articles.items() if published(a, self.audience)}
+        self.similar = self._similar_cases()
+
+    def _similar_cases(self) -> dict[str, list[tuple[str, float]]]:
+        assert self.root is not None
+        if not (self.config.similar_cases and self.root.settings.embed):
+            return {}
+        from kb.pipeline import similar_articles, vector_cache_path
+
+        cases = [a for a in self.published.values() if a.kind == "case" and a.has_front_matter and not a.is_index]
+        try:
+            return similar_articles(cases, vector_cache_path(Path(".kb/index"), Path(self.config.vector_cache)
+                                                             if self.config.vector_cache else None))
+        except Exception as e:  # noqa: BLE001 - an extra on the page; never fail the build on it
+            log.warning(f"kb: 相似案例未生成：{e}")
+            return {}
 
     def is_visible(self, rel: str) -> bool:
         """May this build's audience see content path `rel`? A Markdown file only when it is a published
@@ -248,12 +269,21 @@ class KbPlugin(BasePlugin[KbConfig]):
             return markdown
         assert self.root is not None
         header = pages.article_header(a, self.root, page.url, canon=self.canon)
+        markdown += self._similar_block(a)
         lines = markdown.split("\n")
         for i, line in enumerate(lines):
             if line.startswith("# "):
                 lines.insert(i + 1, "\n" + header + "\n")
                 return "\n".join(lines)
         return header + "\n\n" + markdown
+
+    def _similar_block(self, a: Article) -> str:
+        by_id = {x.id: x for x in self.published.values()}
+        items = [by_id[i] for i, _ in self.similar.get(a.id or "", []) if i in by_id]
+        if not items:
+            return ""
+        links = "\n".join(f"- [{x.title}]({posixpath.relpath(x.rel, posixpath.dirname(a.rel))})" for x in items)
+        return f"\n\n## 相似案例\n\n{links}\n"
 
     # -- static search ------------------------------------------------------------------------
     def on_post_build(self, config: Any) -> None:

@@ -214,19 +214,18 @@ class Searcher:
                                 for i in ids])
 
     def _dense(self, st: _State, q: str, k: int, filters: Mapping[str, Any] | None,
-               include_internal: bool) -> dict[str, float]:
-        """The dense retriever: the k articles whose best chunk is most similar to the query, filters applied."""
+               include_internal: bool, also: Sequence[str] = ()) -> dict[str, float]:
+        """The dense retriever: the k articles whose best chunk is most similar to the query, filters applied;
+        plus the exact similarity of the articles in `also` (the other side's candidates)."""
         store = st.vectors
         assert store is not None
         scores = store.doc_scores(self.query_vector(q, st))
         mask = store.mask(_filter_values(filters, include_internal))
-        return {store.ids[i]: s for i, s in top_k(scores, k, mask)}
-
-    def _dense_scores(self, st: _State, q: str, ids: Sequence[str]) -> dict[str, float]:
-        store = st.vectors
-        assert store is not None
-        scores = store.doc_scores(self.query_vector(q, st))
-        return {i: float(scores[store.row[i]]) for i in ids if i in store.row}
+        out = {store.ids[i]: s for i, s in top_k(scores, k, mask)}
+        for i in also:
+            if i not in out and i in store.row:
+                out[i] = float(scores[store.row[i]])
+        return out
 
     def _lexical_scores(self, st: _State, main: tantivy.Query, ids: Sequence[str]) -> dict[str, float]:
         """Lexical scores of given articles (dense-only candidates): the same query, restricted to them."""
@@ -247,8 +246,7 @@ class Searcher:
             res = st.searcher.search(self._combine(main, self._filters(st, filters, include_internal)),
                                      limit=depth, count=True)
             lexical = {st.searcher.doc(a)["id"][0]: s for s, a in res.hits}
-        dense = self._dense(st, q, depth, filters, include_internal)
-        dense.update(self._dense_scores(st, q, [i for i in lexical if i not in dense]))
+        dense = self._dense(st, q, depth, filters, include_internal, also=list(lexical))
         if main is not None:
             lexical.update(self._lexical_scores(st, main, [i for i in dense if i not in lexical]))
         return lexical, dense, res

@@ -295,7 +295,7 @@ def test_openapi_document_describes_every_endpoint(api: httpx.Client) -> None:
     assert {"/api/search", "/api/suggest", "/api/similar", "/api/articles/{id}", "/api/health"} <= set(doc["paths"])
     names = {p["name"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
     assert names == {"q", "limit", "page", "kind", "tag", "category", "subcategory", "country", "owner", "status",
-                     "facets", "log"}
+                     "facets", "log", "mode"}
 
 
 def test_docs_page_is_chinese_html(api: httpx.Client) -> None:

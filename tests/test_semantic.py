@@ -190,3 +190,11 @@ def test_fusion_rules_put_what_both_sides_rank_high_first_and_keep_every_candida
         assert ranked[0] in {"a", "b"} and sorted(ranked) == ["a", "b", "c", "d"]
     assert [i for i, _ in fuse(lexical, dense, Fusion("minmax", 1.0))] == ["b", "d", "a", "c"]  # dense only
     assert [i for i, _ in fuse(lexical, dense, Fusion("minmax", 0.0))][:3] == ["a", "b", "c"]  # lexical only
+
+
+def test_case_pages_list_similar_cases_at_build_time(internal_site) -> None:  # type: ignore[no-untyped-def]
+    page = internal_site.site / "cases" / "case-2025-01-indonesia-dlr-fill-rate-low" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    assert "相似案例" in html
+    block = html.split("相似案例", 1)[1][:3000]
+    assert block.count('href="../case-') >= 3
