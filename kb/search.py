@@ -262,6 +262,8 @@ class Searcher:
         mode = self._mode(st, mode)
         qt = st.analyzer.query_terms(q or "")
         main = self._text_query(st, qt)
+        if mode == "hybrid" and not _wants_dense(q):
+            mode = "lexical"
         if mode == "lexical" or not q.strip() or not _meaningful(q):
             return self._search_lexical(st, t0, q, qt, main, limit, page, filters, include_internal, facets, snippets)
         flt = self._filters(st, filters, include_internal)
@@ -328,7 +330,7 @@ class Searcher:
         st = self._state
         mode = self._mode(st, mode)
         main = self._text_query(st, st.analyzer.query_terms(q), strict=False)
-        if not _meaningful(q):
+        if not _meaningful(q) or (mode == "hybrid" and not _wants_dense(q)):
             mode = "lexical"
         if mode == "semantic":
             dense = self._dense(st, q, limit, None, include_internal)
@@ -506,6 +508,15 @@ def _public_only(schema: tantivy.Schema) -> tantivy.Query:
 def _meaningful(q: str) -> bool:
     """A query with no letter or digit at all ("？？") means nothing to the dense side either."""
     return any(ch.isalnum() for ch in q)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _wants_dense(q: str) -> bool:
+    """Hybrid adds dense candidates to questions (any Chinese, or several words); a lone Latin or digit token
+    (an error code, an id, DELIVRD) asks for exact matches, and its dense neighbours would only be noise."""
+    return bool(_CJK.search(q)) or len(q.split()) > 1
 
 
 def _filter_values(filters: Mapping[str, Any] | None, include_internal: bool) -> dict[str, list[str]]:

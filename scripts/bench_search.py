@@ -228,20 +228,29 @@ def latency(index_dir: Path, queries: list[dict], passes: int = 2) -> dict[str, 
     return out
 
 
-def fit(index_dir: Path, queries: list[dict], qrels: dict[str, set[str]]) -> list[tuple[float, dict[str, Any]]]:
-    """Every fusion rule of the grid on the same candidates (both retrievers' top 100, each with both scores)."""
-    from kb.ranking import Fusion, fuse
-    from kb.search import Searcher
+def fusion_grid() -> list[Any]:
+    from kb.ranking import Fusion
 
-    s = Searcher(index_dir)
-    sc = scorer()
-    cands = {q["id"]: s.candidates(q["text"]) for q in queries}
     grid: list[Fusion] = []
     for w in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8):
         grid += [Fusion("minmax", w), Fusion("zscore", w)]
     for k in (10, 30, 60, 100):
         for w in (0.4, 0.5, 0.6):
             grid.append(Fusion("rrf", w, rrf_k=k))
+    return grid
+
+
+def fit(index_dir: Path, queries: list[dict], qrels: dict[str, set[str]],
+        grid: list[Any] | None = None) -> list[tuple[float, dict[str, Any]]]:
+    """Fusion rules (the grid by default) on the same candidates (both retrievers' top 100, each with both
+    scores), best first."""
+    from kb.ranking import fuse
+    from kb.search import Searcher
+
+    s = Searcher(index_dir)
+    sc = scorer()
+    cands = {q["id"]: s.candidates(q["text"]) for q in queries}
+    grid = grid if grid is not None else fusion_grid()
     rows = []
     for f in grid:
         run_ = {qid: [i for i, _ in fuse(lex, den, f)[:100]] for qid, (lex, den) in cands.items()}
@@ -258,6 +267,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--vector-cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--fit", action="store_true", help="grid-search the fusion rule on tune (prints the best)")
+    ap.add_argument("--keep", type=Path, help="work in this directory and keep it (imports, indexes, runs)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench_search.json")
     args = ap.parse_args()
     sc = scorer()
@@ -265,6 +275,9 @@ def main() -> None:
     print(f"vectors from the cache {args.vector_cache} (content-addressed; filled by scripts/embed_cache.py)")
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
         work = Path(tmp)
+        if args.keep:
+            work = args.keep
+            work.mkdir(parents=True, exist_ok=True)
 
         def imported(corpus: Path) -> Path:
             out = work / f"content-{corpus.stem}"
@@ -284,6 +297,7 @@ def main() -> None:
         result.update(docs=ndocs, chunks=nchunks, index_lexical_s=round(t_lex_full, 1),
                       embed_chunks_per_s=round(rate, 2), embed_docs_per_s=round(rate * ndocs / nchunks, 2),
                       index_cold_estimate_s=round(t_lex_full + nchunks / rate))
+        fitted: dict[str, Any] | None = None
         for split in [x for x in args.splits.split(",") if x]:
             corpus = args.bench / ("corpus-large.jsonl" if split == "tune" else "corpus.jsonl")
             qrels = sc.load_qrels(str(args.bench / f"qrels-{split}.tsv"))
@@ -322,9 +336,17 @@ def main() -> None:
             if args.fit and split == "tune":
                 rows = fit(index_dir, queries, qrels)
                 split_res["fit"] = [r for _, r in rows]
+                fitted = rows[0][1]["rule"]
                 print("fusion rules on tune (best first):")
                 for m, r in rows[:12]:
                     print(f"  MRR@10 {m:.4f} nDCG@10 {r['nDCG@10']:.4f} R@100 {r['Recall@100']:.4f}  {r['rule']}")
+            if args.fit and split != "tune" and fitted:  # confirm the tune rule unchanged
+                from kb.ranking import Fusion
+
+                (m, r), = fit(index_dir, queries, qrels, [Fusion(**fitted)])
+                split_res["tune_fitted_rule"] = r
+                print(f"{split} with the rule fitted on tune: MRR@10 {m:.4f} nDCG@10 {r['nDCG@10']:.4f} "
+                      f"R@100 {r['Recall@100']:.4f}  {fitted}")
             result["splits"][split] = split_res
         # -- latency per mode on the full 20,000 documents ------------------------------------------------------
         fake = placeholder_vectors(work / "lex-full", dev_content, args.vector_cache)

@@ -198,3 +198,9 @@ def test_case_pages_list_similar_cases_at_build_time(internal_site) -> None:  # 
     assert "相似案例" in html
     block = html.split("相似案例", 1)[1][:3000]
     assert block.count('href="../case-') >= 3
+
+
+def test_a_lone_code_is_answered_lexically_even_in_hybrid_mode(searcher: Searcher) -> None:
+    res = searcher.search("qzx8807kb", include_internal=True, mode="hybrid")
+    assert (res.mode, res.total) == ("lexical", 0)
+    assert searcher.search("ESME_RTHROTTLED", include_internal=True).hits[0].id == "case-2026-02-smpp-throttled"
