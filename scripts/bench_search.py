@@ -191,13 +191,13 @@ def embed_rate(content: Path, n: int = 48) -> float:
     return len(texts) / (time.perf_counter() - t)
 
 
-def latency(index_dir: Path, queries: list[dict], passes: int = 2) -> dict[str, float]:
+def latency(index_dir: Path, queries: list[dict], passes: int = 1) -> dict[str, float]:
     """Per-query latency per mode (query-embedding cache off, so every query is embedded): the ranked-ids path
     (kb search --batch) and the full search (facets + snippets), wall clock; thread CPU alongside."""
     from kb.search import Searcher
 
     s = Searcher(index_dir, query_cache=0)
-    texts = [q["text"] for q in queries][:300]
+    texts = [q["text"] for q in queries][:200]
     out: dict[str, float] = {}
     for mode in MODES:
         for name, fn in (("rank", lambda q, m=mode: s.search_ids(q, limit=10, mode=m)),
