@@ -29,6 +29,8 @@ from kb.text import Analyzer, QueryTerms
 
 FILTER_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
 FACET_FIELDS = ("kind", "category", "subcategory", "country", "owner", "status", "tag")
+#: a query is embedded from at most this many characters (questions are far shorter; kb similar embeds all)
+QUERY_EMBED_CHARS = 160
 #: a pasted ticket is embedded as at most this many chunks (a few thousand characters)
 SIMILAR_MAX_CHUNKS = 8
 #: in similar(), the lexical score (scaled to [0, 1]) only breaks near-ties of the dense similarity
@@ -178,6 +180,7 @@ class Searcher:
         st = st or self._state
         store = st.vectors
         assert store is not None
+        text = text[:QUERY_EMBED_CHARS]  # a pasted ticket as a query: its start (attention cost grows with length)
         key = (store.model_id, text)
         vec = self._qvecs.get(key)
         if vec is not None:
@@ -458,7 +461,8 @@ class Searcher:
         store = self._state.vectors
         assert store is not None
         parts = [c.text for c in chunks("", text)][:SIMILAR_MAX_CHUNKS] or [text]
-        return np.stack([self.query_vector(p) for p in parts])
+        embedder = self._embedder_for(store)
+        return np.stack([embedder.query(p) for p in parts])
 
     def _similar_query(self, st: _State, text: str) -> tuple[tantivy.Query | None, tuple[list[str], list[str]]]:
         """A text's top tf-idf words and bigrams, OR-ed in title and body."""
