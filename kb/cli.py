@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "build": "kb.commands.build:build",
     "index": "kb.commands.search:index",
     "search": "kb.commands.search:search",
+    "similar": "kb.commands.search:similar",
     "serve": "kb.commands.serve:serve",
     "report": "kb.commands.report:report",
     "import": "kb.cli:import_group",

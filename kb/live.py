@@ -142,9 +142,10 @@ class LivePreview:
 
     def _update_indexes(self, static: bool = True) -> None:
         try:
-            from kb.commands.search import build_from_content
+            from kb.pipeline import IndexOptions, index_content
 
-            build_from_content(str(self.content_dir), self.index_dir, "internal", incremental=True)
+            # one embedding thread: the preview shares the machine with the writer's editor and browser
+            index_content(self.content_dir, self.index_dir, IndexOptions(incremental=True, threads=1))
         except Exception as e:  # noqa: BLE001
             with self._lock:
                 self.errors = [*self.errors, f"索引更新失败：{e}"]

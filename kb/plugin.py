@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,10 @@ class KbConfig(Config):
     #: a section lists its articles in the navigation only up to this many; Material renders the whole
     #: nav into every page, so a long section costs build time on every page (DESIGN.md)
     nav_limit = c.Type(int, default=40)
+    #: case pages list their 相似案例 (kb.pipeline.similar_articles), embedded through this vector cache
+    #: ("" = $KB_VECTOR_CACHE, else .kb/index/vectors.sqlite, the one `kb index` fills)
+    similar_cases = c.Type(bool, default=True)
+    vector_cache = c.Type(str, default="")
 
 
 class KbPlugin(BasePlugin[KbConfig]):
@@ -59,6 +64,7 @@ class KbPlugin(BasePlugin[KbConfig]):
         #: live preview: what each generated page and part was in the previous build, and now
         self.previous: dict[str, str] | None = None
         self.fingerprints: dict[str, str] = {}
+        self.similar: dict[str, list[tuple[str, float]]] = {}  # case id -> similar published cases
 
     # -- config and checks ------------------------------------------------------------------
     def on_config(self, config: Any) -> Any:
@@ -96,6 +102,21 @@ class KbPlugin(BasePlugin[KbConfig]):
                 continue
             self.articles[a.rel] = a
         self.published = {rel: a for rel, a in self.articles.items() if published(a, self.audience)}
+        self.similar = self._similar_cases()
+
+    def _similar_cases(self) -> dict[str, list[tuple[str, float]]]:
+        assert self.root is not None
+        if not (self.config.similar_cases and self.root.settings.embed):
+            return {}
+        from kb.pipeline import similar_articles, vector_cache_path
+
+        cases = [a for a in self.published.values() if a.kind == "case" and a.has_front_matter and not a.is_index]
+        try:
+            return similar_articles(cases, vector_cache_path(Path(".kb/index"), Path(self.config.vector_cache)
+                                                             if self.config.vector_cache else None))
+        except Exception as e:  # noqa: BLE001 - an extra on the page; never fail the build on it
+            log.warning(f"kb: 相似案例未生成：{e}")
+            return {}
 
     def is_visible(self, rel: str) -> bool:
         """May this build's audience see content path `rel`? A Markdown file only when it is a published
@@ -148,7 +169,9 @@ class KbPlugin(BasePlugin[KbConfig]):
         if self.audience == "internal":  # owner load and review queues are for the team only
             from kb.reports import reports_markdown
 
-            generated["reports/index.md"] = reports_markdown(visible, self.root, dates.today(self.root.tz))
+            # Material's `hide`: the report's wide tables get the table of contents' width
+            generated["reports/index.md"] = "---\nhide: [toc]\n---\n\n" + reports_markdown(
+                visible, self.root, dates.today(self.root.tz))
         for kind in kinds.KINDS:  # every section has a landing page
             if any(f.src_uri.startswith(kind.folder + "/") for f in files) and not files.get_file_from_path(
                     kind.index_page):
@@ -250,6 +273,7 @@ class KbPlugin(BasePlugin[KbConfig]):
             return markdown
         assert self.root is not None
         header = pages.article_header(a, self.root, page.url, canon=self.canon)
+        markdown += self._similar_block(a)
         lines = markdown.split("\n")
         for i, line in enumerate(lines):
             if line.startswith("# "):
@@ -279,6 +303,14 @@ class KbPlugin(BasePlugin[KbConfig]):
                 item.title = clean_text(item.title)
             stack.extend(getattr(item, "children", None) or [])
         return nav
+
+    def _similar_block(self, a: Article) -> str:
+        by_id = {x.id: x for x in self.published.values()}
+        items = [by_id[i] for i, _ in self.similar.get(a.id or "", []) if i in by_id]
+        if not items:
+            return ""
+        links = "\n".join(f"- [{x.title}]({posixpath.relpath(x.rel, posixpath.dirname(a.rel))})" for x in items)
+        return f"\n\n## 相似案例\n\n{links}\n"
 
     # -- static search ------------------------------------------------------------------------
     def on_post_build(self, config: Any) -> None:

@@ -207,9 +207,11 @@ def case_report(articles: Iterable[Article], since: dt.date | None = None,
 
 # -- freshness and ownership ----------------------------------------------------------------------
 
-def _item(a: Article, **extra: Any) -> dict[str, Any]:
-    return {"id": a.id, "title": a.title, "kind": a.kind, "path": a.rel,
-            "owner": str(a.meta["owner"]) if a.meta.get("owner") else None, **extra}
+def _item(a: Article, root: ContentRoot | None = None, **extra: Any) -> dict[str, Any]:
+    oid = str(a.meta["owner"]) if a.meta.get("owner") else None
+    known = root.owners.get(oid) if root is not None and oid else None
+    return {"id": a.id, "title": a.title, "kind": a.kind, "path": a.rel, "owner": oid,
+            "owner_name": known.name if known else None, **extra}
 
 
 def freshness_report(articles: Iterable[Article], root: ContentRoot, today: dt.date) -> dict[str, Any]:
@@ -221,18 +223,18 @@ def freshness_report(articles: Iterable[Article], root: ContentRoot, today: dt.d
     for a in docs:
         review = parse_date(a.meta.get("review_by"))
         if review and review < today:
-            stale.append(_item(a, review_by=review.isoformat(), days_overdue=(today - review).days))
+            stale.append(_item(a, root, review_by=review.isoformat(), days_overdue=(today - review).days))
         elif review and review <= horizon:
-            queue.append(_item(a, review_by=review.isoformat(), days_left=(review - today).days))
+            queue.append(_item(a, root, review_by=review.isoformat(), days_left=(review - today).days))
         if a.kind == "senderid":
             verified = parse_date(a.meta.get("last_verified"))
             age = (today - verified).days if verified else None
             if age is None or age > verify_days:
-                unverified.append(_item(a, last_verified=verified.isoformat() if verified else None,
+                unverified.append(_item(a, root, last_verified=verified.isoformat() if verified else None,
                                         days_since=age))
         owner = a.meta.get("owner")
         if not owner or str(owner) not in root.owners:
-            unowned.append(_item(a, review_by=review.isoformat() if review else None,
+            unowned.append(_item(a, root, review_by=review.isoformat() if review else None,
                                  reason="缺少 owner" if not owner else "owner 不在 owners.yml 中"))
     stale.sort(key=lambda x: (x["review_by"], x["path"]))
     queue.sort(key=lambda x: (x["review_by"], x["path"]))
@@ -417,9 +419,10 @@ def _esc(s: object) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
-def _figure(svg: str) -> str:
-    # a <figure> is a block-level HTML element for Python-Markdown, so the SVG passes through untouched
-    return f'<figure class="kb-chart">{svg}</figure>'
+def _figure(svg: str, caption: str) -> str:
+    # a <figure> is a block-level HTML element for Python-Markdown, so the SVG passes through untouched;
+    # the caption is HTML text, readable at any width (the SVG's own text shrinks with it on a phone)
+    return f'<figure class="kb-chart"><figcaption>{html.escape(caption)}</figcaption>{svg}</figure>'
 
 
 def _linker(page: str | None) -> Callable[[str, str], str]:
@@ -443,7 +446,7 @@ def cases_markdown(report: dict[str, Any], page: str | None = REPORT_PAGE) -> st
            f"共 {report['totals']['cases']} 个案例，跨 {report['totals']['months']} 个月"
            + (f"（{report['since']} 起）" if report["since"] else "") + "。按客户报告时间（UTC+8）归月。", ""]
     if report["months"]:
-        out += [_figure(stacked_month_chart(report)), ""]
+        out += [_figure(stacked_month_chart(report), "每月案例数，按问题分类堆叠（纵轴：案例数；横轴：报告月份，UTC+8）"), ""]
     out += ["| 月份 | " + " | ".join(cats) + " | 合计 |", "|---|" + "---:|" * (len(cats) + 1)]
     for month in report["months"]:
         row = report["by_month"][month]
@@ -461,11 +464,13 @@ def cases_markdown(report: dict[str, Any], page: str | None = REPORT_PAGE) -> st
     if any(v["resolution"]["count"] for v in by_cat.values()):
         out += [_figure(hours_bar_chart([(c, v["resolution"]["median"], v["resolution"]["p90"])
                                          for c, v in by_cat.items()], "各分类解决时长（小时）",
-                                        "kb-resolution-hours")), ""]
+                                        "kb-resolution-hours"),
+                        "各分类解决时长：中位数与 P90（横轴：小时，从客户报告到解决）"), ""]
     if any(v["first_response"]["count"] for v in by_cat.values()):
         out += [_figure(hours_bar_chart([(c, v["first_response"]["median"], v["first_response"]["p90"])
                                          for c, v in by_cat.items()], "各分类首次响应时长（小时）",
-                                        "kb-first-response-hours")), ""]
+                                        "kb-first-response-hours"),
+                        "各分类首次响应时长：中位数与 P90（横轴：小时，从客户报告到首次响应）"), ""]
     header = ["| {} | 案例数 | 首次响应中位数 | 首次响应 P90 | 解决中位数 | 解决 P90 |", "|---|---:|---:|---:|---:|---:|"]
 
     def timing_table(title: str, rows: dict[str, Any], label: Callable[[str], str]) -> list[str]:
@@ -508,14 +513,19 @@ def owners_markdown(report: dict[str, Any]) -> str:
     for r in report["owners"]:
         if not r["articles"]:
             continue
-        name = f"{_esc(r['name'])}（`{r['id']}`）" + ("" if r["known"] else " ⚠ 不在 owners.yml")
+        name = _esc(r["name"]) if r["known"] else f"`{r['id']}` ⚠ 不在 owners.yml"
         k = r["by_kind"]
         out.append(f"| {name} | {_esc(r['team'])} | {r['articles']} | {k.get('manual', 0)} | {k.get('senderid', 0)} "
                    f"| {r['cases']} | {r['stale']} | {r['review_due']} |")
     idle = [r for r in report["owners"] if r["id"] in report["without_articles"]]
-    out += ["", "没有负责任何文章的负责人：" + ("、".join(f"{_esc(r['name'])}（`{r['id']}`）" for r in idle)
+    out += ["", "没有负责任何文章的负责人：" + ("、".join(_esc(r["name"]) for r in idle)
                                               if idle else "无") + "。"]
     return "\n".join(out) + "\n"
+
+
+def _owner(item: dict[str, Any]) -> str:
+    """An owner by name (owners.yml); the id only when it is not known there."""
+    return _esc(item.get("owner_name") or item.get("owner") or "—")
 
 
 def freshness_markdown(report: dict[str, Any], page: str | None = REPORT_PAGE) -> str:
@@ -529,14 +539,14 @@ def freshness_markdown(report: dict[str, Any], page: str | None = REPORT_PAGE) -
     if report["stale"]:
         out += ["| 复核日期 | 逾期天数 | 文章 | 类型 | 负责人 |", "|---|---:|---|---|---|"]
         out += [f"| {x['review_by']} | {x['days_overdue']} | {link(x['title'], x['path'])} | {kind(x['kind'])} "
-                f"| {_esc(x['owner'] or '—')} |" for x in report["stale"]]
+                f"| {_owner(x)} |" for x in report["stale"]]
     else:
         out.append("没有过期文章。")
     out += ["", f"### {report['review_window_days']} 天内需要复核（{len(report['review_queue'])}）", ""]
     if report["review_queue"]:
         out += ["| 复核日期 | 剩余天数 | 文章 | 类型 | 负责人 |", "|---|---:|---|---|---|"]
         out += [f"| {x['review_by']} | {x['days_left']} | {link(x['title'], x['path'])} | {kind(x['kind'])} "
-                f"| {_esc(x['owner'] or '—')} |" for x in report["review_queue"]]
+                f"| {_owner(x)} |" for x in report["review_queue"]]
     else:
         out.append("近期没有需要复核的文章。")
     out += ["", f"### 超过 {report['senderid_verify_days']} 天未核实的 Sender ID 指南"
@@ -544,7 +554,7 @@ def freshness_markdown(report: dict[str, Any], page: str | None = REPORT_PAGE) -
     if report["senderid_unverified"]:
         out += ["| 最近核实 | 距今天数 | 指南 | 负责人 |", "|---|---:|---|---|"]
         out += [f"| {x['last_verified'] or '未填写'} | {x['days_since'] if x['days_since'] is not None else '—'} "
-                f"| {link(x['title'], x['path'])} | {_esc(x['owner'] or '—')} |"
+                f"| {link(x['title'], x['path'])} | {_owner(x)} |"
                 for x in report["senderid_unverified"]]
     else:
         out.append("所有 Sender ID 指南都在核实期内。")

@@ -11,43 +11,32 @@ import math
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import tantivy
 
-from kb.index import ANALYZER_FILE, CURRENT, KEYWORD_FIELDS, META_FILE, SUGGEST_FILE, IndexInfo, open_current
+from kb.embed import Embedder, VectorStore, chunks, embedder_for_store, top_k
+from kb.index import KEYWORD_FIELDS, IndexHandle, IndexInfo, index_stamp, open_current
 from kb.publish import audience_of, published
+from kb.ranking import FUSION, MODES, WEIGHTS, Fusion, Plan, Weights, fuse, lexical_plan
 from kb.suggest import Suggestion, match, pinyin_terms
 from kb.text import Analyzer, QueryTerms
 
 FILTER_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
 FACET_FIELDS = ("kind", "category", "subcategory", "country", "owner", "status", "tag")
+#: a query is embedded from at most this many characters (questions are far shorter; kb similar embeds all)
+QUERY_EMBED_CHARS = 160
+#: a pasted ticket is embedded as at most this many chunks (a few thousand characters)
+SIMILAR_MAX_CHUNKS = 8
+#: in similar(), the lexical score (scaled to [0, 1]) only breaks near-ties of the dense similarity
+SIMILAR_LEXICAL_TIEBREAK = 0.02
 
 
-@dataclass(frozen=True)
-class Weights:
-    """Per-field boosts on top of Tantivy's BM25 (k1=1.2, b=0.75); measured on the dev benchmark."""
-
-    title_w: float = 0.5
-    title_b: float = 0.25
-    head_w: float = 0.5
-    body_w: float = 1.0
-    body_b: float = 1.0
-    body_u: float = 0.5
-    synonym: float = 0.4
-    phrase: float = 0.5
-    fuzzy: float = 0.5
-    # each query concept counts about once (see `_term_multipliers`); multipliers on the fields above
-    inner_b: float = 0.25  # bigram inside a query word: the word already scores it; a backstop for other segmentations
-    join_b: float = 0.5  # bigram across a boundary of two words: light proximity evidence
-    sub_w: float = 0.5  # search-mode sub-word inside a longer query word (人寿 in 人寿保险)
-
-
-WEIGHTS = Weights()
 
 
 @dataclass
@@ -70,6 +59,7 @@ class SearchResults:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     page: int = 1
     limit: int = 10
+    mode: str = "lexical"  # the mode that answered (hybrid falls back to lexical on an index without vectors)
 
 
 @dataclass
@@ -83,44 +73,70 @@ class _State:
     suggestions: list[dict[str, Any]]
     stamp: tuple[Any, ...]
     facet_values: dict[str, dict[str, int]]  # each facet field's values over the whole index
+    vectors: VectorStore | None
+
+
+class SearchEngine(Protocol):
+    """What the faces (CLI, API, plugin) need from a searcher; `Searcher` below is the Tantivy + numpy one."""
+
+    @property
+    def info(self) -> IndexInfo: ...
+
+    @property
+    def version(self) -> tuple[Any, ...]: ...
+
+    @property
+    def modes(self) -> tuple[str, ...]: ...
+
+    def reload_if_changed(self) -> bool: ...
+
+    def search(self, q: str, *, limit: int = 10, page: int = 1, filters: Mapping[str, Any] | None = None,
+               include_internal: bool = False, facets: bool = True, snippets: bool = True,
+               mode: str = "hybrid") -> SearchResults: ...
+
+    def search_ids(self, q: str, *, limit: int = 10, include_internal: bool = True,
+                   mode: str = "hybrid") -> list[tuple[str, float]]: ...
+
+    def suggest(self, prefix: str, *, limit: int = 8, include_internal: bool = False) -> list[Suggestion]: ...
+
+    def similar(self, text: str, *, kind: str | None = "case", limit: int = 5, include_internal: bool = False,
+                exclude_id: str | None = None) -> list[SearchHit]: ...
+
+    def get(self, id: str, *, include_internal: bool = False) -> dict[str, Any] | None: ...
+
+    def doc_count(self, include_internal: bool = False) -> int: ...
 
 
 class Searcher:
-    def __init__(self, index_dir: Path | str, analyzer: Analyzer | None = None, weights: Weights = WEIGHTS) -> None:
+    """Lexical retrieval on Tantivy, dense retrieval over the version's vectors, fused by kb.ranking."""
+
+    def __init__(self, index_dir: Path | str, analyzer: Analyzer | None = None, weights: Weights = WEIGHTS,
+                 fusion: Fusion = FUSION, embedder: Embedder | None = None, query_cache: int = 1024) -> None:
         self.index_dir = Path(index_dir)
         self.weights = weights
+        self.fusion = fusion
         self._fixed_analyzer = analyzer
+        self._embedder = embedder
         self._lock = threading.Lock()
+        self._qvecs: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._qcache_size = query_cache
         self._state = self._load()
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def _stamp(self) -> tuple[Any, ...]:
-        cur = self.index_dir / CURRENT
-        try:
-            name = cur.read_text(encoding="utf-8").strip()
-            return (name, (self.index_dir / name / META_FILE).stat().st_mtime_ns)
-        except OSError:
-            return ("", 0)
-
     def _load(self) -> _State:
-        stamp = self._stamp()
-        index, vdir, meta = open_current(self.index_dir)
+        h: IndexHandle = open_current(self.index_dir)
         analyzer = self._fixed_analyzer
         if analyzer is None:
-            analyzer = Analyzer.from_config(json.loads((vdir / ANALYZER_FILE).read_text(encoding="utf-8")))
-        try:
-            suggestions = json.loads((vdir / SUGGEST_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            suggestions = []
-        searcher = index.searcher()
-        return _State(index, searcher, index.schema, vdir, meta, analyzer, suggestions, stamp,
-                      _aggregate(searcher, tantivy.Query.all_query(), FACET_FIELDS) or {})
+            analyzer = Analyzer.from_config(h.analyzer_config) if h.analyzer_config is not None else Analyzer()
+        searcher = h.index.searcher()
+        return _State(h.index, searcher, h.index.schema, h.path, h.meta, analyzer, h.suggestions, h.stamp,
+                      _aggregate(searcher, tantivy.Query.all_query(), FACET_FIELDS) or {}, h.vectors)
 
     def reload_if_changed(self) -> bool:
-        if self._stamp() == self._state.stamp:
+        if index_stamp(self.index_dir) == self._state.stamp:
             return False
         with self._lock:
-            if self._stamp() == self._state.stamp:
+            if index_stamp(self.index_dir) == self._state.stamp:
                 return False
             self._state = self._load()
             return True
@@ -140,71 +156,52 @@ class Searcher:
     def analyzer(self) -> Analyzer:
         return self._state.analyzer
 
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes this index can answer: all three with vectors, else lexical only."""
+        return MODES if self._state.vectors is not None else ("lexical",)
+
+    def _mode(self, st: _State, mode: str) -> str:
+        if mode not in MODES:
+            raise ValueError(f"未知的搜索模式 {mode!r}（可选：{'、'.join(MODES)}）")
+        return mode if st.vectors is not None else "lexical"
+
     # -- queries --------------------------------------------------------------------------------
     def _text_query(self, st: _State, qt: QueryTerms, strict: bool = True) -> tantivy.Query | None:
-        """The query's clauses. `strict`: a document must match a word, bigram or code; single characters
-        only re-rank (meaningful totals and facets). Ranked ids alone use the flat form, ~30% faster and
-        ordering the strictly matching documents the same."""
-        w, schema, Q = self.weights, st.schema, tantivy.Query
-        should: list[tantivy.Query] = []
+        """The query's plan (kb.ranking) in Tantivy's terms. `strict`: a document must match a word, bigram
+        or code; single characters only re-rank (meaningful totals and facets). Ranked ids alone use the flat
+        form, ~30% faster and ordering the strictly matching documents the same."""
+        plan = lexical_plan(qt, self.weights, _Vocabulary(st))
+        qt.expanded.extend(plan.expanded)
+        return to_tantivy(plan, st.schema, strict)
 
-        def term(fname: str, t: str, boost: float) -> None:
-            should.append(Q.boost_query(Q.term_query(schema, fname, t), boost))
+    def query_vector(self, text: str, st: _State | None = None) -> np.ndarray:
+        """The query's embedding, from an LRU (a repeated or paged query is embedded once)."""
+        st = st or self._state
+        store = st.vectors
+        assert store is not None
+        text = text[:QUERY_EMBED_CHARS]  # a pasted ticket as a query: its start (attention cost grows with length)
+        key = (store.model_id, text)
+        vec = self._qvecs.get(key)
+        if vec is not None:
+            return vec
+        vec = self._embedder_for(store).query(text)
+        with self._lock:
+            self._qvecs[key] = vec
+            while len(self._qvecs) > self._qcache_size:
+                self._qvecs.popitem(last=False)
+        return vec
 
-        word_mult, gram_mult = _term_multipliers(qt, w)
-        for t in qt.words:
-            m = word_mult.get(t, 1.0)
-            term("title_w", t, w.title_w * m)
-            term("head_w", t, w.head_w * m)
-            term("body_w", t, w.body_w * m)
-        for t in dict.fromkeys(qt.bigrams):  # a repeated bigram counts once, as repeated words do
-            m = gram_mult.get(t, 1.0)
-            if m > 0:
-                term("title_b", t, w.title_b * m)
-                term("body_b", t, w.body_b * m)
-        unigrams: list[tantivy.Query] = []
-        if w.body_u:
-            for c in dict.fromkeys(c for t in qt.bigrams if not t.isascii() for c in t):
-                unigrams.append(Q.boost_query(Q.term_query(schema, "body_u", c), w.body_u))
-        for syn in qt.synonyms:
-            for fname, boost in (("title_w", w.title_w * w.synonym), ("body_w", w.body_w * w.synonym)):
-                q = Q.term_query(schema, fname, syn[0]) if len(syn) == 1 else Q.phrase_query(schema, fname, syn)
-                should.append(Q.boost_query(q, boost))
-        for seq in qt.phrases:
-            for fname in ("title_w", "body_w"):
-                should.append(Q.boost_query(Q.phrase_query(schema, fname, seq, slop=3), w.phrase))
-        for t in qt.latin:
-            if st.searcher.doc_freq("body_w", t) or st.searcher.doc_freq("title_w", t):
-                continue
-            for term_text in pinyin_terms(st.suggestions, t):  # typed pinyin: "huitian", "htl"
-                for word in st.analyzer.words(term_text):
-                    term("title_w", word, w.title_w)
-                    term("body_w", word, w.body_w)
-                    qt.expanded.append(word)
-            if len(t) >= 4:
-                dist = 1 if len(t) < 7 else 2
-                for fname in ("title_w", "body_w"):
-                    should.append(Q.boost_query(Q.fuzzy_term_query(schema, fname, t, distance=dist), w.fuzzy))
-        if not should:
-            return None
-        main = Q.boolean_query([(tantivy.Occur.Should, q) for q in should])
-        if not unigrams:
-            return main
-        if not strict:
-            return Q.boolean_query([(tantivy.Occur.Should, q) for q in [*should, *unigrams]])
-        # single characters only re-rank: a document must match a word, bigram or code of the query
-        return Q.boolean_query([(tantivy.Occur.Must, main), *((tantivy.Occur.Should, u) for u in unigrams)])
+    def _embedder_for(self, store: VectorStore) -> Embedder:
+        if self._embedder is None or self._embedder.model_id != store.model_id:
+            self._embedder = embedder_for_store(store.meta)
+        return self._embedder
 
     def _filters(self, st: _State, filters: Mapping[str, Any] | None, include_internal: bool) -> list[tantivy.Query]:
         Q, out = tantivy.Query, []
-        for name, value in (filters or {}).items():
-            if name not in FILTER_FIELDS or value in (None, "", [], ()):
-                continue
-            values = [value] if isinstance(value, str) else list(value)
-            terms = [Q.term_query(st.schema, name, str(v), index_option="basic") for v in values]
+        for name, values in _filter_values(filters, include_internal).items():
+            terms = [Q.term_query(st.schema, name, v, index_option="basic") for v in values]
             out.append(terms[0] if len(terms) == 1 else Q.boolean_query([(tantivy.Occur.Should, t) for t in terms]))
-        if not include_internal:
-            out.append(_public_only(st.schema))
         return out
 
     def _combine(self, main: tantivy.Query | None, filters: list[tantivy.Query]) -> tantivy.Query:
@@ -214,41 +211,175 @@ class Searcher:
         parts += [(tantivy.Occur.Must, f) for f in filters]
         return tantivy.Query.boolean_query(parts)
 
+    def _ids_query(self, st: _State, ids: Sequence[str]) -> tantivy.Query:
+        Q = tantivy.Query
+        return Q.boolean_query([(tantivy.Occur.Should, Q.term_query(st.schema, "id", i, index_option="basic"))
+                                for i in ids])
+
+    def _dense(self, st: _State, q: str, k: int, filters: Mapping[str, Any] | None,
+               include_internal: bool, also: Sequence[str] = ()) -> dict[str, float]:
+        """The dense retriever: the k articles whose best chunk is most similar to the query, filters applied;
+        plus the exact similarity of the articles in `also` (the other side's candidates)."""
+        store = st.vectors
+        assert store is not None
+        scores = store.doc_scores(self.query_vector(q, st))
+        mask = store.mask(_filter_values(filters, include_internal))
+        out = {store.ids[i]: s for i, s in top_k(scores, k, mask)}
+        for i in also:
+            if i not in out and i in store.row:
+                out[i] = float(scores[store.row[i]])
+        return out
+
+    def _lexical_scores(self, st: _State, main: tantivy.Query, ids: Sequence[str]) -> dict[str, float]:
+        """Lexical scores of given articles (dense-only candidates): the same query, restricted to them."""
+        if not ids:
+            return {}
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, main), (tantivy.Occur.Must, self._ids_query(st, ids))])
+        res = st.searcher.search(query, limit=len(ids), count=False)
+        return {st.searcher.doc(a)["id"][0]: s for s, a in res.hits}
+
+    def _candidates(self, st: _State, q: str, main: tantivy.Query | None, filters: Mapping[str, Any] | None,
+                    include_internal: bool) -> tuple[dict[str, float], dict[str, float], Any]:
+        """Both retrievers' candidates, each with both scores where it has one: lexical top `depth` and dense
+        top `depth`. Returns (lexical, dense, lexical result of the filtered query)."""
+        depth = self.fusion.depth
+        lexical: dict[str, float] = {}
+        res = None
+        if main is not None:
+            res = st.searcher.search(self._combine(main, self._filters(st, filters, include_internal)),
+                                     limit=depth, count=True)
+            lexical = {st.searcher.doc(a)["id"][0]: s for s, a in res.hits}
+        dense = self._dense(st, q, depth, filters, include_internal, also=list(lexical))
+        if main is not None:
+            lexical.update(self._lexical_scores(st, main, [i for i in dense if i not in lexical]))
+        return lexical, dense, res
+
     def search(self, q: str, *, limit: int = 10, page: int = 1, filters: Mapping[str, Any] | None = None,
-               include_internal: bool = False, facets: bool = True, snippets: bool = True) -> SearchResults:
-        """Ranked hits with snippets and facet counts. (`kb serve` caches whole responses by index version.)"""
+               include_internal: bool = False, facets: bool = True, snippets: bool = True,
+               mode: str = "hybrid") -> SearchResults:
+        """Ranked hits with snippets and facet counts (`kb serve` caches whole responses by index version).
+        `mode`: hybrid (both retrievers fused), lexical, or semantic (dense only); an index without vectors
+        answers lexically."""
         t0 = time.perf_counter()
         st = self._state
+        mode = self._mode(st, mode)
         qt = st.analyzer.query_terms(q or "")
         main = self._text_query(st, qt)
+        if mode == "hybrid" and not _wants_dense(q):
+            mode = "lexical"
+        if mode == "lexical" or not q.strip() or not _meaningful(q):
+            return self._search_lexical(st, t0, q, qt, main, limit, page, filters, include_internal, facets, snippets)
+        flt = self._filters(st, filters, include_internal)
+        if mode == "semantic":
+            dense = self._dense(st, q, max(self.fusion.depth, page * limit), filters, include_internal)
+            ranked = sorted(dense.items(), key=lambda x: (-x[1], x[0]))
+            lexical: dict[str, float] = {}
+            total, extra = len(ranked), list(dense)
+            union_query = self._combine(self._ids_query(st, extra), flt) if extra else None
+        else:
+            lexical, dense, res = self._candidates(st, q, main, filters, include_internal)
+            ranked = fuse(lexical, dense, self.fusion)
+            extra = [i for i in dense if i not in lexical or lexical[i] <= 0]
+            lex_total = res.count if res is not None else 0
+            total = lex_total + len([i for i in extra if i not in lexical])
+            if page * limit > len(ranked) and res is not None and lex_total > len(lexical):
+                # past the fused candidates: the rest of the lexical matches, in lexical order
+                more = st.searcher.search(self._combine(main, flt), limit=page * limit, count=False)
+                seen = {i for i, _ in ranked}
+                for _s, a in more.hits:
+                    i = st.searcher.doc(a)["id"][0]
+                    if i not in seen:
+                        ranked.append((i, 0.0))
+                        seen.add(i)
+            parts = [q_ for q_ in (main, self._ids_query(st, extra) if extra else None) if q_ is not None]
+            union = parts[0] if len(parts) == 1 else tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, p) for p in parts]) if parts else None
+            union_query = self._combine(union, flt) if union is not None else None
+        window = ranked[(page - 1) * limit: page * limit]
+        terms = qt.highlight_terms()
+        primary = [*qt.words, *qt.expanded]
+        hits = []
+        for doc_id, score in window:
+            d = self._get_stored(st, doc_id)
+            if d is None:
+                continue
+            snippet = self._snippet(st, d, q, terms, primary) if snippets else ""
+            hits.append(SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"]))
+        facet_counts = self._facets(st, union_query, total) if facets and union_query is not None else {}
+        return SearchResults(q, total, _ms(t0), hits, facet_counts, page, limit, mode)
+
+    def _search_lexical(self, st: _State, t0: float, q: str, qt: QueryTerms, main: tantivy.Query | None,
+                        limit: int, page: int, filters: Mapping[str, Any] | None, include_internal: bool,
+                        facets: bool, snippets: bool) -> SearchResults:
         if q.strip() and main is None:
-            return SearchResults(q, 0, _ms(t0), [], {}, page, limit)
+            return SearchResults(q, 0, _ms(t0), [], {}, page, limit, "lexical")
         query = self._combine(main, self._filters(st, filters, include_internal))
         res = st.searcher.search(query, limit=limit, count=True, offset=(page - 1) * limit)
         terms = qt.highlight_terms()
         primary = [*qt.words, *qt.expanded]
         hits = [self._hit(st, score, addr, terms, snippets, primary) for score, addr in res.hits]
         facet_counts = self._facets(st, query, res.count) if facets else {}
-        return SearchResults(q, res.count, _ms(t0), hits, facet_counts, page, limit)
+        for name in [f for f in FACET_FIELDS if facets and (filters or {}).get(f)]:
+            # disjunctive: a chosen facet counts its values without its own filter, so the others stay offered
+            others = {k: v for k, v in (filters or {}).items() if k != name}
+            counted = _aggregate(st.searcher, self._combine(main, self._filters(st, others, include_internal)), [name])
+            if counted is not None:
+                facet_counts[name] = counted[name]
+        return SearchResults(q, res.count, _ms(t0), hits, facet_counts, page, limit, "lexical")
 
-    def search_ids(self, q: str, *, limit: int = 10, include_internal: bool = True) -> list[tuple[str, float]]:
+    def search_ids(self, q: str, *, limit: int = 10, include_internal: bool = True,
+                   mode: str = "hybrid") -> list[tuple[str, float]]:
         """Ranked (id, score) only: the batch/benchmark path, no snippets or facets."""
         st = self._state
+        mode = self._mode(st, mode)
         main = self._text_query(st, st.analyzer.query_terms(q), strict=False)
-        if main is None:
-            return []
-        query = self._combine(main, self._filters(st, None, include_internal))
-        res = st.searcher.search(query, limit=limit, count=False)
-        return [(st.searcher.doc(a)["id"][0], s) for s, a in res.hits]
+        if not _meaningful(q) or (mode == "hybrid" and not _wants_dense(q)):
+            mode = "lexical"
+        if mode == "semantic":
+            dense = self._dense(st, q, limit, None, include_internal)
+            return sorted(dense.items(), key=lambda x: (-x[1], x[0]))
+        if mode == "lexical":
+            if main is None:
+                return []
+            query = self._combine(main, self._filters(st, None, include_internal))
+            res = st.searcher.search(query, limit=limit, count=False)
+            return [(st.searcher.doc(a)["id"][0], s) for s, a in res.hits]
+        lexical, dense, _ = self._candidates(st, q, main, None, include_internal)
+        return fuse(lexical, dense, self.fusion)[:limit]
+
+    def candidates(self, q: str, *, include_internal: bool = True) -> tuple[dict[str, float], dict[str, float]]:
+        """Both sides' candidates with both scores (scripts/bench_search.py fits the fusion rule on them)."""
+        st = self._state
+        main = self._text_query(st, st.analyzer.query_terms(q), strict=False)
+        lexical, dense, _ = self._candidates(st, q, main, None, include_internal)
+        return lexical, dense
 
     def _stored(self, st: _State, addr: Any) -> dict[str, Any]:
         return json.loads(bytes(st.searcher.doc(addr)["doc"][0]))
 
+    def _get_stored(self, st: _State, doc_id: str) -> dict[str, Any] | None:
+        q = tantivy.Query.term_query(st.schema, "id", doc_id, index_option="basic")
+        res = st.searcher.search(q, limit=1, count=False)
+        return self._stored(st, res.hits[0][1]) if res.hits else None
+
     def _hit(self, st: _State, score: float, addr: Any, terms: tuple[list[str], list[str]],
              snippets: bool, primary: Sequence[str] = ()) -> SearchHit:
         d = self._stored(st, addr)
-        snippet = make_snippet(d.get("text", ""), terms, primary=primary) if snippets else ""
+        snippet = section_snippet(d.get("body", ""), terms, primary=primary) if snippets else ""
         return SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"])
+
+    def _snippet(self, st: _State, d: dict[str, Any], q: str, terms: tuple[list[str], list[str]],
+                 primary: Sequence[str]) -> str:
+        """The lexical snippet when a query term occurs in the text, else the best-matching chunk (by the
+        query's embedding), opening with its section name."""
+        text = d.get("text", "")
+        low = text.lower()
+        if any(t and t in low for t in [*terms[0], *terms[1]]) or st.vectors is None:
+            return make_snippet(text, terms, primary=primary)
+        parts = chunks(d["title"], d.get("body", ""), str(d["meta"].get("summary") or ""))
+        best = parts[min(st.vectors.best_chunk(d["id"], self.query_vector(q, st)), len(parts) - 1)]
+        body = best.text.split("\n", 2 if d["meta"].get("summary") else 1)[-1]
+        return make_snippet(body, ([], []))
 
     def _facets(self, st: _State, query: tantivy.Query, total: int) -> dict[str, dict[str, int]]:
         """Counts per value of each facet field over all matching documents. A field with no value in the
@@ -278,8 +409,63 @@ class Searcher:
 
     def similar(self, text: str, *, kind: str | None = "case", limit: int = 5, include_internal: bool = False,
                 exclude_id: str | None = None) -> list[SearchHit]:
-        """Articles most like a text (a pasted ticket): its top tf-idf words and bigrams, OR-ed."""
+        """Articles most like a text (a pasted ticket of up to a few thousand characters). With vectors: the
+        text cut into chunks like an article, each embedded, an article scored by its best chunk pair, the
+        lexical score (the text's top tf-idf words) breaking ties. Without vectors: lexical only."""
         st = self._state
+        main, terms = self._similar_query(st, text)
+        flt = self._filters(st, {"kind": kind} if kind else None, include_internal)
+        if st.vectors is None or not text.strip():
+            if main is None:
+                return []
+            res = st.searcher.search(self._combine(main, flt), limit=limit + 1, count=False)
+            hits = [self._hit(st, s, a, terms, True) for s, a in res.hits]
+            return [h for h in hits if h.id != exclude_id][:limit]
+        store = st.vectors
+        qv = self.similar_vectors(text)
+        scores = store.doc_scores(qv)
+        mask = store.mask(_filter_values({"kind": kind} if kind else None, include_internal))
+        if exclude_id is not None and exclude_id in store.row:
+            mask = np.ones(len(store), bool) if mask is None else mask.copy()
+            mask[store.row[exclude_id]] = False
+        dense = {store.ids[i]: s for i, s in top_k(scores, max(limit * 4, 20), mask)}
+        lex = self._lexical_scores(st, main, list(dense)) if main is not None else {}
+        top = max(lex.values(), default=0.0) or 1.0
+        ranked = sorted(((i, s + SIMILAR_LEXICAL_TIEBREAK * lex.get(i, 0.0) / top) for i, s in dense.items()),
+                        key=lambda x: (-x[1], x[0]))[:limit]
+        out = []
+        for doc_id, score in ranked:
+            d = self._get_stored(st, doc_id)
+            if d is not None:
+                out.append(SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4),
+                                     make_snippet(d.get("text", ""), terms), d["meta"]))
+        return out
+
+    def similar_to(self, doc_id: str, *, kind: str | None = "case", limit: int = 5,
+                   include_internal: bool = False) -> list[tuple[str, float]]:
+        """Articles most like an indexed article, by its stored vectors (no embedding): the case pages'
+        相似案例 at build time. Empty without vectors."""
+        st = self._state
+        store = st.vectors
+        vecs = store.vectors_of(doc_id) if store is not None else None
+        if store is None or vecs is None:
+            return []
+        scores = store.doc_scores(vecs)
+        mask = store.mask(_filter_values({"kind": kind} if kind else None, include_internal))
+        mask = np.ones(len(store), bool) if mask is None else mask.copy()
+        mask[store.row[doc_id]] = False
+        return [(store.ids[i], round(s, 4)) for i, s in top_k(scores, limit, mask)]
+
+    def similar_vectors(self, text: str) -> np.ndarray:
+        """A pasted text's embeddings, one per chunk (at most SIMILAR_MAX_CHUNKS), as queries."""
+        store = self._state.vectors
+        assert store is not None
+        parts = [c.text for c in chunks("", text)][:SIMILAR_MAX_CHUNKS] or [text]
+        embedder = self._embedder_for(store)
+        return np.stack([embedder.query(p) for p in parts])
+
+    def _similar_query(self, st: _State, text: str) -> tuple[tantivy.Query | None, tuple[list[str], list[str]]]:
+        """A text's top tf-idf words and bigrams, OR-ed in title and body."""
         n = max(st.searcher.num_docs, 1)
         tf = Counter(st.analyzer.words(text))
         scored: list[tuple[float, str, str]] = []
@@ -292,14 +478,10 @@ class Searcher:
         Q = tantivy.Query
         should = [Q.boost_query(Q.term_query(st.schema, f, t), round(s, 3)) for s, f, t in scored[:30]]
         should += [Q.boost_query(Q.term_query(st.schema, "title_w", t), round(s, 3)) for s, _, t in scored[:30]]
-        if not should:
-            return []
-        main = Q.boolean_query([(tantivy.Occur.Should, q) for q in should])
-        query = self._combine(main, self._filters(st, {"kind": kind} if kind else None, include_internal))
-        res = st.searcher.search(query, limit=limit + 1, count=False)
         terms = (sorted({t for _, _, t in scored[:10]}, key=len, reverse=True), [])
-        hits = [self._hit(st, s, a, terms, True) for s, a in res.hits]
-        return [h for h in hits if h.id != exclude_id][:limit]
+        if not should:
+            return None, terms
+        return Q.boolean_query([(tantivy.Occur.Should, q) for q in should]), terms
 
     def get(self, id: str, *, include_internal: bool = False) -> dict[str, Any] | None:
         st = self._state
@@ -327,6 +509,33 @@ def _public_only(schema: tantivy.Schema) -> tantivy.Query:
                             (tantivy.Occur.Must, Q.term_query(schema, "status", "published", index_option="basic"))])
 
 
+def _meaningful(q: str) -> bool:
+    """A query with no letter or digit at all ("？？") means nothing to the dense side either."""
+    return any(ch.isalnum() for ch in q)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _wants_dense(q: str) -> bool:
+    """Hybrid adds dense candidates to questions (any Chinese, or several words); a lone Latin or digit token
+    (an error code, an id, DELIVRD) asks for exact matches, and its dense neighbours would only be noise."""
+    return bool(_CJK.search(q)) or len(q.split()) > 1
+
+
+def _filter_values(filters: Mapping[str, Any] | None, include_internal: bool) -> dict[str, list[str]]:
+    """Filters as field -> allowed values (OR-ed within a field, AND-ed across), the audience's included."""
+    out: dict[str, list[str]] = {}
+    for name, value in (filters or {}).items():
+        if name not in FILTER_FIELDS or value in (None, "", [], ()):
+            continue
+        out[name] = [str(value)] if isinstance(value, str) else [str(v) for v in value]
+    if not include_internal:  # the public sees what kb.publish.published allows, whatever it asks for
+        out["visibility"] = [v for v in out.get("visibility", ["public"]) if v == "public"] or ["\0none"]
+        out["status"] = [v for v in out.get("status", ["published"]) if v == "published"] or ["\0none"]
+    return out
+
+
 def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, fields: Sequence[str]) -> dict[str, dict[str, int]] | None:
     try:
         raw = searcher.aggregate(query, {f: {"terms": {"field": f, "size": 200}} for f in fields})
@@ -335,21 +544,45 @@ def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, fields: Sequenc
     return {f: {b["key"]: int(b["doc_count"]) for b in raw.get(f, {}).get("buckets", [])} for f in fields}
 
 
-def _term_multipliers(qt: QueryTerms, w: Weights) -> tuple[dict[str, float], dict[str, float]]:
-    """Boost multipliers so one query concept is not scored three to six times over. rjieba search mode
-    gives 人寿保险 and its parts 人寿, 保险, and the bigram fields repeat 人寿, 寿保, 保险 again: sub-words get
-    `sub_w`, bigrams inside a query word `inner_b`, bigrams across two words `join_b`. A bigram between two
-    single-character words (an unknown word rjieba could not segment) keeps full weight: there the bigram is
-    the only multi-character evidence. Latin tokens are left alone."""
-    cjk = [t for t in qt.words if not t.isascii()]
-    inside = {t[i:i + 2] for t in cjk if len(t) >= 2 for i in range(len(t) - 1)}
-    singles = {t for t in cjk if len(t) == 1}
-    words = {t: w.sub_w for t in cjk if any(len(o) > len(t) and t in o for o in cjk)}
-    grams: dict[str, float] = {}
-    for g in qt.bigrams:
-        if len(g) == 2 and not g.isascii():
-            grams[g] = (w.inner_b if g in inside else 1.0 if g[0] in singles and g[1] in singles else w.join_b)
-    return words, grams
+class _Vocabulary:
+    """kb.ranking.Vocabulary over one index version: Latin tokens it holds, typed pinyin of its titles."""
+
+    def __init__(self, st: _State) -> None:
+        self.st = st
+
+    def known(self, term: str) -> bool:
+        s = self.st.searcher
+        return bool(s.doc_freq("body_w", term) or s.doc_freq("title_w", term))
+
+    def pinyin_words(self, term: str) -> list[str]:
+        return [w for t in pinyin_terms(self.st.suggestions, term) for w in self.st.analyzer.words(t)]
+
+
+def to_tantivy(plan: Plan, schema: tantivy.Schema, strict: bool = True) -> tantivy.Query | None:
+    """The Tantivy adapter of a ranking plan: each clause a boosted term, phrase or fuzzy query, OR-ed.
+    `strict`: re-ranking clauses (single characters) only score documents another clause matched."""
+    Q = tantivy.Query
+
+    def one(c: Any) -> tantivy.Query:
+        if c.kind == "phrase":
+            q = Q.phrase_query(schema, c.field, list(c.terms), slop=c.slop) if c.slop else \
+                Q.phrase_query(schema, c.field, list(c.terms))
+        elif c.kind == "fuzzy":
+            q = Q.fuzzy_term_query(schema, c.field, c.terms[0], distance=c.distance)
+        else:
+            q = Q.term_query(schema, c.field, c.terms[0])
+        return Q.boost_query(q, c.boost)
+
+    should = [one(c) for c in plan.matching]
+    if not should:
+        return None
+    rerank = [one(c) for c in plan.reranking]
+    main = Q.boolean_query([(tantivy.Occur.Should, q) for q in should])
+    if not rerank:
+        return main
+    if not strict:
+        return Q.boolean_query([(tantivy.Occur.Should, q) for q in [*should, *rerank]])
+    return Q.boolean_query([(tantivy.Occur.Must, main), *((tantivy.Occur.Should, u) for u in rerank)])
 
 
 def _ms(t0: float) -> float:
@@ -398,6 +631,35 @@ def make_snippet(text: str, terms: tuple[Sequence[str], Sequence[str]], width: i
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     return prefix + "".join(out).replace("\n", " ").strip() + suffix
+
+
+#: a query with more analysed terms than this is a pasted text: only its words (2+ characters) are marked,
+#: never single characters or bigrams, which would mark half of every snippet
+LONG_QUERY_TERMS = 12
+
+
+def section_snippet(body: str, terms: tuple[Sequence[str], Sequence[str]], width: int = 120,
+                    primary: Sequence[str] = ()) -> str:
+    """A snippet that reads as a sentence of one section, named: "原因：…". The section with the most
+    distinct query terms (a query word weighs three times) wins; without a match, the first one."""
+    from kb.text.plain import sections
+
+    words, grams = terms
+    if len(words) + len(grams) > LONG_QUERY_TERMS:
+        words, grams = [w for w in words if len(w) > 1], []
+    parts = sections(body)
+    if not parts:
+        return ""
+    strong = set(primary)
+    best, best_score = parts[0], 0
+    for label, text in parts:
+        low = text.lower()
+        score = sum(len(t) * (3 if t in strong else 1) for t in {*words, *grams} if t and t in low)
+        if score > best_score:
+            best, best_score = (label, text), score
+    label, text = best
+    snippet = make_snippet(text, (words, grams), width, primary)
+    return f"{html.escape(label)}：{snippet}" if label else snippet
 
 
 def _best_window(spans: list[tuple[int, int, str]], width: int, primary: set[str]) -> int:

@@ -2,7 +2,7 @@
 
 For every term the server ranks with (jieba words, character bigrams, unigrams) we precompute the
 same field-weighted BM25 the Tantivy searcher computes at query time (title/headings/body boosts of
-`kb.search.WEIGHTS`) as one quantized *impact* per (term, document). A query then only adds impacts:
+`kb.ranking.WEIGHTS`) as one quantized *impact* per (term, document). A query then only adds impacts:
 no document lengths or statistics have to be downloaded.
 
 Terms are spread over shards by FNV-1a hash of the bare term (the word "回填" and the bigram "回填"
@@ -31,14 +31,15 @@ from typing import Any
 
 from kb import kinds
 from kb.fsutil import swap_dir
-from kb.search import WEIGHTS, Weights
+from kb.ranking import WEIGHTS, Weights
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.tokenize import STOP_WORDS
 
 FORMAT = 1
 CHUNK = 4
 K1, B = 1.2, 0.75
-EXCERPT_CHARS = 240
+EXCERPT_CHARS = 400
+EXCERPT_LINE = 110
 #: key prefix -> [(field, weight attribute)]
 GROUPS: dict[str, list[tuple[str, str]]] = {
     "w": [("title_w", "title_w"), ("head_w", "head_w"), ("body_w", "body_w")],
@@ -103,6 +104,16 @@ def _shard_count(postings: int) -> int:
     return min(16384, 1 << (want - 1).bit_length())
 
 
+def _excerpt(summary: str, body: str, text: str) -> str:
+    """One line a section, "原因：…", each cut short: the runtime shows the line with most query terms."""
+    from kb.text.plain import sections
+
+    lines = [f"摘要：{summary}"[:EXCERPT_LINE]] if summary else []
+    lines += [(f"{label}：{t}" if label else t)[:EXCERPT_LINE] for label, t in sections(body)]
+    out = "\n".join(lines)[:EXCERPT_CHARS]
+    return out or text[:EXCERPT_CHARS]
+
+
 def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analyzer,
                        weights: Weights = WEIGHTS, unigrams: bool = True) -> dict[str, Any]:
     """Write manifest.json, s/*.bin and d/*.json into out_dir (replaced atomically). `docs` are
@@ -124,7 +135,7 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         display.append({"id": stored["id"], "title": stored["title"], "kind": stored["kind"], "url": stored["url"],
                         "updated": str(meta.get("updated", "")), "country": meta.get("country", ""),
                         "category": meta.get("category", ""),
-                        "excerpt": (summary + " " + text)[:EXCERPT_CHARS] if summary else text[:EXCERPT_CHARS]})
+                        "excerpt": _excerpt(summary, str(stored.get("body", "")), text)})
         for name in FILTERS:
             value = stored["kind"] if name == "kind" else meta.get(name)
             if value:
@@ -174,7 +185,9 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         doc_bytes += len(data)
     manifest = {
         "format": FORMAT, "analyzer": ANALYZER_VERSION, "docs": n, "shards": nshards, "chunk": CHUNK,
-        "synonym": weights.synonym, "inner_b": weights.inner_b, "join_b": weights.join_b, "sub_w": weights.sub_w,
+        # ranking numbers the runtime needs at query time, from the one plan (kb/ranking.py); the field boosts
+        # are already inside the impacts. The static index is lexical only: no vectors in the browser.
+        "weights": weights.to_manifest(), "retrieval": "lexical",
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "stop": sorted(STOP_WORDS), "synonyms": analyzer.synonym_groups,
         "kinds": kinds.LABELS,

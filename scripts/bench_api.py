@@ -41,6 +41,12 @@ NAGLE = ("多进程的单客户端 p50 比单进程高出 30 ms 以上：uvicorn
          "asyncio 因而不对连接设置 TCP_NODELAY，keep-alive 请求要等对端的延迟确认（约 40 ms）。")
 
 
+#: the API's retrieval mode under test (--search-mode): hybrid (the default of full searches) or lexical
+SEARCH_MODE = ["hybrid"]
+#: vectors of the benchmark corpus, cached by content (scripts/embed_cache.py fills it)
+VECTOR_CACHE = Path("/root/.cache/kb-bench/vectors.sqlite")
+
+
 def ensure_index(index_dir: Path, corpus: Path) -> float:
     """Build the benchmark index unless index_dir holds one of this program's version; returns build seconds."""
     from kb.index import INDEX_VERSION, index_info
@@ -51,8 +57,9 @@ def ensure_index(index_dir: Path, corpus: Path) -> float:
     t0 = time.perf_counter()
     content = index_dir.parent / "content"
     if not (content / "_kb").is_dir():
-        run_kb("import", "jsonl", str(corpus), "--kind", "manual", "--out", str(content), timeout=1800)
-    run_kb("index", "--content", str(content), "--index-dir", str(index_dir), timeout=1800)
+        run_kb("import", "jsonl", str(corpus), "--kind", "case", "--out", str(content), timeout=1800)
+    run_kb("index", "--content", str(content), "--index-dir", str(index_dir), "--vector-cache", str(VECTOR_CACHE),
+           timeout=7200)
     return time.perf_counter() - t0
 
 
@@ -73,7 +80,7 @@ async def drive(url: str, queries: list[str], concurrency: int, seconds: float, 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
         for q in queries[:concurrency]:  # open the connections before the clock starts
-            await client.get("/api/search", params={"q": q, "limit": 10})
+            await client.get("/api/search", params={"q": q, "limit": 10, "mode": SEARCH_MODE[0]})
         deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
@@ -85,7 +92,7 @@ async def drive(url: str, queries: list[str], concurrency: int, seconds: float, 
                     q = f"{q} {random.randint(100_000_000, 999_999_999)}"
                 t = time.perf_counter()
                 try:
-                    r = await client.get("/api/search", params={"q": q, "limit": 10})
+                    r = await client.get("/api/search", params={"q": q, "limit": 10, "mode": SEARCH_MODE[0]})
                     dt = time.perf_counter() - t
                     if r.status_code != 200:
                         errors.append(f"{r.status_code} {r.text[:100]}")
@@ -143,7 +150,7 @@ def drive_wrk(url: str, queries: list[str], concurrency: int, seconds: float, wo
     from urllib.parse import quote
 
     paths = workdir / "wrk-paths.txt"
-    paths.write_text("".join(f"/api/search?q={quote(q)}&limit=10\n" for q in queries), encoding="utf-8")
+    paths.write_text("".join(f"/api/search?q={quote(q)}&limit=10&mode={SEARCH_MODE[0]}\n" for q in queries), encoding="utf-8")
     lua = workdir / "wrk.lua"
     lua.write_text(WRK_LUA, encoding="utf-8")
     out = subprocess.run(["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{max(1, int(seconds))}s",
@@ -173,7 +180,7 @@ def warm_up(url: str, queries: list[str], connections: int = 8) -> float:
         try:
             async def one(c: httpx.AsyncClient) -> None:
                 for q in queries:
-                    (await c.get("/api/search", params={"q": q, "limit": 10})).raise_for_status()
+                    (await c.get("/api/search", params={"q": q, "limit": 10, "mode": SEARCH_MODE[0]})).raise_for_status()
             await asyncio.gather(*(one(c) for c in clients))
         finally:
             for c in clients:
@@ -199,7 +206,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench_api.json")
     ap.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto",
                     help="负载工具：auto = 有 wrk（Debian 包）就用 wrk，否则 Python asyncio + httpx")
+    ap.add_argument("--search-mode", choices=["hybrid", "lexical", "semantic"], default="hybrid",
+                    help="检索方式（mode= 参数）；hybrid 每个未缓存的请求都要计算查询向量")
     args = ap.parse_args()
+    SEARCH_MODE[0] = args.search_mode
 
     console = Console()
     index_dir = args.index_dir.resolve()
@@ -253,7 +263,7 @@ def main() -> None:
     if failed:
         console.print(f"[red]有 {failed} 个请求失败，见 JSON 中的 error_samples[/red]")
 
-    result = {"benchmark": "bench_api", "documents": documents, "queries": len(queries),
+    result = {"benchmark": "bench_api", "search_mode": args.search_mode, "documents": documents, "queries": len(queries),
               "index_build_s": round(build_s, 1), "seconds_per_cell": args.seconds,
               "max_requests_per_cell": args.max_requests, "load_generator": "wrk" if tool == "wrk" else "python asyncio + httpx",
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "notes": notes,

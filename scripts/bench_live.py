@@ -2,10 +2,13 @@
 
     .venv/bin/python scripts/bench_live.py [--n 1000] [--edits 5]
 
-Generates N articles (the generator of bench_check.py), starts `kb serve --watch`, then edits one
-article N times and measures (a) save -> the server's build stamp changes (what the browser polls)
-and (b) save -> the page served contains the new text. For reference, in the same run: a full
-`kb build --no-index` of the same content (what a preview without dirty builds would cost).
+Generates N articles (the generator of bench_check.py), starts `kb serve --watch`, then measures two
+kinds of save, each `--edits` times:
+  article edit   a paragraph added to a manual: save -> the server's build stamp changes (what the
+                 browser polls) and save -> the page served contains the new text (bar: 1 s);
+  metadata edit  a Sender ID guide's lead_time_days changed: save -> the generated country matrix
+                 served shows the new value (bar: 2 s).
+For reference, in the same run: a full `kb build --no-index` of the same content.
 Writes bench-results/bench_live.json.
 """
 
@@ -79,18 +82,38 @@ def main() -> None:
                 to_visible.append(time.perf_counter() - t0)
                 stamp = httpx.get(f"{base}/api/_live", timeout=5).json()["stamp"]
                 time.sleep(1.0)  # let the background static-index refresh finish
+            target.write_text(original, encoding="utf-8")
+            time.sleep(2.0)
+            guide = sorted((content / "senderid").glob("*.md"))[0]
+            guide_text = guide.read_text(encoding="utf-8")
+            matrix = f"{base}/senderid/matrix/"
+            to_matrix = []
+            for i in range(args.edits):
+                days = 300 + i  # a value no generated guide has
+                edited = "\n".join(f"lead_time_days: {days}" if line.startswith("lead_time_days:") else line
+                                   for line in guide_text.split("\n"))
+                cell = f'<span class="kb-cell">{days}</span>'
+                t0 = time.perf_counter()
+                guide.write_text(edited, encoding="utf-8")
+                while cell not in httpx.get(matrix, timeout=5).text:
+                    time.sleep(0.02)
+                to_matrix.append(time.perf_counter() - t0)
+                time.sleep(1.0)
         finally:
             proc.terminate()
             proc.wait(10)
     res = {"articles": args.n, "edits": args.edits, "startup_s": round(startup, 2), "full_build_s": round(full_build, 2),
            "save_to_stamp_s": {"median": round(statistics.median(to_stamp), 3), "max": round(max(to_stamp), 3)},
-           "save_to_visible_s": {"median": round(statistics.median(to_visible), 3), "max": round(max(to_visible), 3)}}
+           "save_to_visible_s": {"median": round(statistics.median(to_visible), 3), "max": round(max(to_visible), 3)},
+           "metadata_to_matrix_s": {"median": round(statistics.median(to_matrix), 3), "max": round(max(to_matrix), 3)}}
     t = Table(title=f"实时预览：{args.n} 篇文章，{args.edits} 次保存")
     t.add_column("测量")
     t.add_column("秒", justify="right")
     t.add_row("保存 → 构建完成（浏览器轮询可见）中位数", f"{res['save_to_stamp_s']['median']:.2f}")
     t.add_row("保存 → 页面含新内容 中位数", f"{res['save_to_visible_s']['median']:.2f}")
     t.add_row("保存 → 页面含新内容 最大", f"{res['save_to_visible_s']['max']:.2f}")
+    t.add_row("改元数据 → 国家对比表显示新值 中位数", f"{res['metadata_to_matrix_s']['median']:.2f}")
+    t.add_row("改元数据 → 国家对比表显示新值 最大", f"{res['metadata_to_matrix_s']['max']:.2f}")
     t.add_row("参照：完整构建（kb build --no-index）", f"{full_build:.2f}")
     t.add_row("预览启动（首次完整构建 + 索引）", f"{startup:.2f}")
     Console().print(t)

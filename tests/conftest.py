@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,22 @@ from apiserver import free_port  # noqa: F401 - re-exported for the tests; share
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One vector cache for the whole session (every `kb index`/`kb build`, in process or not, reads it through
+    KB_VECTOR_CACHE), so the suite embeds each chunk of the sample content with the real model once."""
+    import os
+
+    path = tmp_path_factory.mktemp("vectors") / "vectors.sqlite"
+    old = os.environ.get("KB_VECTOR_CACHE")
+    os.environ["KB_VECTOR_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("KB_VECTOR_CACHE", None)
+    else:
+        os.environ["KB_VECTOR_CACHE"] = old
 
 
 @pytest.fixture(scope="session")

@@ -127,8 +127,10 @@ def test_keyboard_navigation(page: Any, static_server: Server) -> None:
     page.keyboard.press("Escape")
     assert page.query_selector(".kb-search__results").is_hidden()
     assert page.evaluate("document.activeElement.tagName") != "INPUT"
-    page.keyboard.press("s")  # `s` focuses the box too; the last results come back
+    page.keyboard.press("s")  # `s` focuses the box too
     assert page.evaluate("document.activeElement.classList.contains('kb-search__input')")
+    page.keyboard.type("回填率低")  # Esc emptied the box: the old results are gone with it
+    page.wait_for_selector(".kb-search__results .kb-hit")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     page.wait_for_url(hrefs[0])
@@ -212,10 +214,23 @@ def test_reports_page_renders_its_charts(page: Any, static_server: Server) -> No
     text = page.inner_text("article")
     for category in ("客户问题", "技术问题", "业务问题", "沟通问题"):
         assert category in text
+    captions = page.eval_on_selector_all("figure.kb-chart figcaption", "cs => cs.map(c => c.textContent)")
+    assert len(captions) == len(charts) and all("轴" in c for c in captions)  # every chart titled, with units
+    assert "张伟" in text and "zhang.wei" not in text  # owners by name
+    for table in page.query_selector_all("article table"):
+        box = table.evaluate("t => { const w = t.closest('.md-typeset__scrollwrap') || t.parentElement; "
+                             "return [w.getBoundingClientRect().right, document.querySelector('article').getBoundingClientRect().right]; }")
+        assert box[0] <= box[1] + 1  # each table fits or scrolls inside its own box
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "reports.png"), full_page=True)
     page.emulate_media(color_scheme="dark")
     page.screenshot(path=str(ARTIFACTS / "reports-dark.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_selector("figure.kb-chart svg")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # charts scroll in their box
+    page.screenshot(path=str(ARTIFACTS / "reports-390.png"), full_page=True)
     assert page.console_errors == []
 
 
@@ -326,3 +341,155 @@ def test_phone_header_shows_the_site_title(browser: Any, static_server: Server) 
         pg.screenshot(path=str(ARTIFACTS / "header-390.png"))
     finally:
         ctx.close()
+
+
+def test_no_stale_selection_after_escape_or_emptying_the_box(page: Any, static_server: Server) -> None:
+    page.goto(static_server.url + "tags/")
+    header_search(page, "回填率")
+    page.keyboard.press("Escape")
+    page.keyboard.press("s")
+    page.keyboard.press("Backspace")  # the box is selected on focus: this empties it
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    time.sleep(0.5)
+    assert page.url.endswith("/tags/")
+    assert page.query_selector(".kb-hit--active") is None
+    page.keyboard.type("余额")
+    page.wait_for_selector(".kb-search__results .kb-hit")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Escape")
+    assert page.query_selector(".kb-hit--active") is None  # a hidden list keeps no selection
+    assert page.console_errors == []
+
+
+def test_ime_composition_does_not_search_until_it_ends(page: Any, api_server: Server) -> None:
+    searches: list[str] = []
+    page.on("request", lambda r: searches.append(r.url) if "/api/search" in r.url else None)
+    page.goto(api_server.url)
+    page.click(".kb-search__input")
+    page.evaluate("""async () => {
+      const el = document.querySelector('.kb-search__input');
+      el.dispatchEvent(new CompositionEvent('compositionstart', { data: '' }));
+      for (const step of ['y', 'yi', 'yin', "yin'n", "yin'ni"]) {
+        el.value = step;
+        el.dispatchEvent(new InputEvent('input', { data: step, isComposing: true, inputType: 'insertCompositionText' }));
+        await new Promise((r) => setTimeout(r, 120));
+      }
+    }""")
+    time.sleep(0.4)
+    assert searches == []  # nothing searched (or logged) while composing
+    page.evaluate("""() => {
+      const el = document.querySelector('.kb-search__input');
+      el.value = '印尼';
+      el.dispatchEvent(new CompositionEvent('compositionend', { data: '印尼' }));
+      el.dispatchEvent(new InputEvent('input', { data: '印尼', isComposing: false, inputType: 'insertFromComposition' }));
+    }""")
+    page.wait_for_selector(".kb-search__results .kb-hit")
+    assert searches and all("%E5%8D%B0%E5%B0%BC" in u for u in searches)
+    assert page.console_errors == []
+
+
+def test_filter_only_browsing_in_static_mode(page: Any, static_server: Server, internal_site: Built) -> None:
+    guides = [p for p in (internal_site.content / "senderid").glob("*.md") if p.name != "index.md"]
+    page.goto(static_server.url + "search/?kind=senderid")
+    page.wait_for_selector(".kb-page__results .kb-hit")
+    assert f"共 {len(guides)} 条结果" in page.inner_text(".kb-page__status")
+    assert "离线索引" in page.inner_text(".kb-page__status")
+    assert {a.get_attribute("data-kind") for a in page.query_selector_all(".kb-page__results .kb-hit")} == {"senderid"}
+
+
+def test_filter_only_browsing_in_api_mode(page: Any, api_server: Server) -> None:
+    page.goto(api_server.url + "search/?kind=senderid")
+    page.wait_for_selector(".kb-page__results .kb-hit")
+    assert "服务端搜索" in page.inner_text(".kb-page__status")
+    assert "共 0 条" not in page.inner_text(".kb-page__status")
+
+
+def test_facets_are_disjunctive(page: Any, api_server: Server) -> None:
+    page.goto(api_server.url + "search/?q=回填率&kind=senderid")
+    page.wait_for_selector(".kb-page__results .kb-hit")
+    options = page.eval_on_selector_all("select[name=kind] option", "os => os.map(o => o.value)")
+    assert "senderid" in options and len([o for o in options if o]) > 1  # the other kinds keep their counts
+    assert "（" in page.inner_text("select[name=kind]")
+    countries = page.inner_text("select[name=country]")
+    assert "印度尼西亚" in countries and "（" in countries  # names, not ISO codes
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-facets.png"), full_page=True)
+
+
+def test_snippets_name_their_section_and_skip_the_title(page: Any, api_server: Server, static_server: Server) -> None:
+    for server in (api_server, static_server):
+        page.goto(server.url + "search/?q=ACCEPTD")
+        page.wait_for_selector(".kb-page__results .kb-hit")
+        hit = page.query_selector(".kb-page__results .kb-hit")
+        title = hit.query_selector(".kb-hit__title").inner_text()
+        snippet = hit.query_selector(".kb-hit__snippet").inner_text()
+        assert not snippet.startswith(title[:6]), (server.url, snippet)
+        assert any(snippet.startswith(s + "：") for s in ("现象", "原因", "解决方案", "摘要")), (server.url, snippet)
+        assert "ACCEPTD 现象" not in snippet
+
+
+TICKET = ("客户反馈：从上周开始，印尼用户收不到登录验证码，控制台里看到大部分短信状态是 ACCEPTD，过了很久也没有最终状态，"
+          "DLR 回执率只有六成左右。客户用的是 HTTP API 接入，Sender ID 已经报备过。客户怀疑我们平台漏推状态报告，"
+          "要求我们补推并解释原因，同时问能不能换一个通道。附上几条 message_id 供排查。") * 3
+
+
+def test_long_pasted_text_is_answered_with_a_notice(page: Any, api_server: Server) -> None:
+    assert len(TICKET) > 256
+    page.goto(api_server.url)
+    page.click(".kb-search__input")
+    page.fill(".kb-search__input", TICKET)
+    page.wait_for_selector(".kb-search__results .kb-notice")
+    assert "没有找到" not in page.inner_text(".kb-search__results")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".kb-page__results .kb-hit", timeout=20000)
+    assert "没有找到" not in page.inner_text(".kb-page__results")
+    marks = page.eval_on_selector_all(".kb-page__results mark", "ms => ms.map(m => m.textContent)")
+    assert marks and all(len(m) > 1 for m in marks)  # words, not single characters all over
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-long-paste.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_query_log_counts_finished_searches_not_prefixes(page: Any, public_site: Built, tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "q.sqlite"
+    s = Server([KB, "serve", "--port", "{port}", "--site-dir", str(public_site.site), "--index-dir",
+                str(public_site.index), "--analytics", str(db)], "api/health")
+    try:
+        page.goto(s.url)
+        page.click(".kb-search__input")
+        for prefix in ("子", "子账", "子账号"):
+            page.fill(".kb-search__input", prefix)
+            time.sleep(0.3)
+        page.wait_for_selector(".kb-search__results .kb-hit")
+        time.sleep(2.0)  # a pause counts as a finished search
+        page.fill(".kb-search__input", "余额")
+        page.wait_for_selector(".kb-search__results .kb-hit")
+        page.keyboard.press("Enter")  # Enter on the search page counts too
+        page.wait_for_selector(".kb-page__results .kb-hit")
+        time.sleep(0.5)
+    finally:
+        s.stop()
+    queries = [r[0] for r in sqlite3.connect(db).execute("SELECT query FROM queries ORDER BY ts")]
+    assert "子账号" in queries and "余额" in queries
+    assert "子" not in queries and "子账" not in queries
+
+
+def test_invalid_token_shows_a_notice_not_public_results(page: Any, public_site: Built) -> None:
+    import os
+
+    s = Server([KB, "serve", "--port", "{port}", "--site-dir", str(public_site.site), "--index-dir",
+                str(public_site.index), "--analytics", ""], "api/health", env={**os.environ, "KB_API_TOKEN": "right"})
+    try:
+        page.goto(s.url)
+        page.evaluate("localStorage.setItem('kb.token', 'wrong')")
+        page.goto(s.url + "search/?q=回填率")
+        page.wait_for_selector(".kb-notice--error")
+        assert "令牌无效" in page.inner_text(".kb-page__status")
+        assert page.query_selector(".kb-page__results .kb-hit") is None
+        page.click(".kb-token-clear")
+        page.wait_for_selector(".kb-page__results .kb-hit")
+    finally:
+        s.stop()

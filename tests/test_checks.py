@@ -67,7 +67,7 @@ id: xx-test-senderid
 title: 测试 Sender ID 指南
 kind: senderid
 owner: li.na
-tags: [测试, SenderID]
+tags: [测试, Sender ID]
 status: published
 visibility: public
 updated: 2026-10-15
@@ -288,6 +288,7 @@ META_DEFECTS = [
     ("KB304", "case", "customer: 某测试客户", "customer: 张三科技", "customer: 张三科技"),
     ("KB401", "case", "review_by: 2027-05-20", "review_by: 2026-01-01", "review_by"),
     ("KB402", "senderid", "last_verified: 2026-10-12", "last_verified: 2025-01-01", "last_verified"),
+    ("KB403", "case", "tags: [测试, 通道]", "tags: [测试, 子帐号]", "tags:"),
 ]
 FOLDERS = {"case": "cases", "senderid": "senderid", "manual": "manuals"}
 
@@ -745,3 +746,10 @@ def test_cli_help_and_usage_errors_are_chinese() -> None:
     assert r.returncode == 2 and "错误：没有选项 '--formt'" in r.stderr and "是不是 '--format'？" in r.stderr
     r = subprocess.run([KB, "check", "--format", "xml"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "不是可选值之一" in r.stderr
+
+def test_kb403_names_the_canonical_tag(content_copy: Path) -> None:
+    text = edit(BASES["case"], "tags: [测试, 通道]", "tags: [测试, IP白名单, shortcode]")
+    ds = [d for d in check_file(content_copy, "cases/bad.md", text) if d.code == "KB403"]
+    assert {d.severity for d in ds} == {"warning"}
+    messages = " ".join(d.message for d in ds)
+    assert "'IP 白名单'" in messages and "'短代码'" in messages

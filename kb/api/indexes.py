@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from kb.api.errors import ApiError
+from kb.index import PUBLIC_SUBDIR
 
 log = logging.getLogger("kb.api")
 
-PUBLIC_SUBDIR = "public"
 CURRENT = "CURRENT"
 #: Tantivy ends every file of a segment with a JSON footer ({"version", "crc"}), its length and this number
 _FOOTER_MAGIC = 1337

@@ -18,6 +18,7 @@ from kb.api.errors import ApiError
 from kb.kinds import CASE_CATEGORIES as CATEGORIES
 from kb.kinds import KIND_NAMES as KINDS
 from kb.kinds import STATUSES
+from kb.ranking import MODES
 
 #: a pasted ticket (a few thousand characters) is a valid query; docs/api.md states the same figure
 MAX_QUERY_CHARS = 4096
@@ -278,6 +279,9 @@ SEARCH: tuple[Param, ...] = (
     Int("page", "页码，从 1 开始", lo=1, hi=MAX_PAGE, fallback=1),
     *FILTERS,
     Flag("facets", "是否计算分面计数；边输入边搜索时传 false 更快", fallback=True),
+    Flag("log", "是否计入查询统计；边输入边搜索时传 false，只统计完成的搜索（回车、点击结果或停顿）", fallback=True),
+    Text("mode", "检索方式：hybrid（关键词与语义融合）、lexical（只用关键词）、semantic（只用语义）；"
+         "不传时完整搜索用 hybrid，facets=false（边输入边搜索）用 lexical", choices=MODES),
 )
 SUGGEST: tuple[Param, ...] = (
     Text("q", "已输入的前缀（汉字、拼音或拼音首字母）", required=True, max_len=MAX_SUGGEST_CHARS),

@@ -53,22 +53,23 @@ async def search(request: Request) -> Response:
     filters = {f.name: p[f.name] for f in P.FILTERS if p[f.name]}
     if not q.strip() and not filters:
         raise ApiError(400, "missing_parameter", "缺少参数 q（或至少一个筛选条件）")
+    mode = p["mode"] or ("hybrid" if want_facets else "lexical")  # search-as-you-type stays lexical
     kb, internal, searcher = _caller(request)
     key = (searcher.version if searcher is not None else None, q, limit, page,
-           tuple(sorted((k, tuple(v)) for k, v in filters.items())), want_facets, internal)
+           tuple(sorted((k, tuple(v)) for k, v in filters.items())), want_facets, internal, mode)
     cached = kb.cache.get(key)
     if cached is None:
         if searcher is None:
             cached = (_json({"query": q, "total": 0, "page": page, "limit": limit, "hits": [], "facets": {}}), 0)
         else:
             res = await asyncio.to_thread(searcher.search, q, limit=limit, page=page, filters=filters,
-                                          include_internal=internal, facets=want_facets)
-            cached = (_json({"query": res.query, "total": res.total, "page": page, "limit": limit,
+                                          include_internal=internal, facets=want_facets, mode=mode)
+            cached = (_json({"query": res.query, "total": res.total, "page": page, "limit": limit, "mode": res.mode,
                              "hits": [vars(h) for h in res.hits], "facets": res.facets}), res.total)
         kb.cache.put(key, cached)
     rest, total = cached
     took_ms = round((time.perf_counter() - t0) * 1000, 3)
-    if kb.analytics is not None:
+    if kb.analytics is not None and p["log"]:  # search-as-you-type sends log=false: prefixes are not queries
         kb.analytics.record(q, filters, total, took_ms, request)
     return Response(b'{"took_ms":%.3f,' % took_ms + rest[1:], media_type="application/json")
 

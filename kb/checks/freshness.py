@@ -1,4 +1,5 @@
-"""KB4xx freshness: review dates, Sender ID verification, and dates that lie in the future. Every date
+"""KB4xx freshness and upkeep: review dates, Sender ID verification, dates that lie in the future, tags in their
+glossary spelling. Every date
 rule comes from kb.dates (the team's calendar); archived articles are never overdue."""
 
 from __future__ import annotations
@@ -6,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kb.checks import ERROR, WARNING, CheckContext, Finding, rule
+from kb.config import ContentRoot
 from kb.dates import parse_date, review_overdue, verification_overdue
+from kb.tags import TagCanon
 
 
 @rule("KB401", WARNING, "已过复核日期 review_by", "复核内容后更新 updated 和 review_by")
@@ -34,7 +37,7 @@ def verification_due(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(p.line, p.column, f"last_verified 是 {verified.isoformat()}，已超过 {limit} 天")
 
 
-@rule("KB403", ERROR, "日期晚于今天", "写实际的日期（团队时区的今天或更早）；计划中的日期请写在 review_by")
+@rule("KB404", ERROR, "日期晚于今天", "写实际的日期（团队时区的今天或更早）；计划中的日期请写在 review_by")
 def future_date(ctx: CheckContext) -> Iterator[Finding]:
     """updated 或 last_verified 晚于今天（团队时区）。未来的日期会让文章永远显示为“最近更新”，
     也会推迟复核提醒，多半是年份或月日写反了。"""
@@ -46,3 +49,32 @@ def future_date(ctx: CheckContext) -> Iterator[Finding]:
         if d and d > ctx.today:
             p = a.position_of(key, True)
             yield Finding(p.line, p.column, f"{key} 是 {d.isoformat()}，晚于今天 {ctx.today.isoformat()}")
+
+
+@rule("KB403", WARNING, "标签不是术语表中的标准写法",
+      "把标签改为标准写法；同义写法在 content/_kb/glossary.yml 的 synonyms 里")
+def canonical_tags(ctx: CheckContext) -> Iterator[Finding]:
+    """标签用了术语的另一种写法（“子帐号”“IP白名单”“shortcode”）：标签索引和标签筛选会把同一类文章
+    分成两组。提示中给出术语表里的标准写法。"""
+    a = ctx.article
+    tags = a.meta.get("tags") if a.has_front_matter else None
+    if not isinstance(tags, list):
+        return
+    canon = _canon(ctx.root)
+    p = a.position_of("tags", True)
+    for t in tags:
+        want = canon.canonical(t)
+        if want != str(t).strip():
+            yield Finding(p.line, p.column, f"标签 {t!r} 应写作 {want!r}（术语表中的标准写法）")
+
+
+_CANONS: dict[int, TagCanon] = {}
+
+
+def _canon(root: ContentRoot) -> TagCanon:
+    """One TagCanon per loaded content root (the glossary is read once per process)."""
+    key = id(root)
+    if key not in _CANONS:
+        _CANONS.clear()
+        _CANONS[key] = TagCanon(root.glossary)
+    return _CANONS[key]

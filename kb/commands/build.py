@@ -91,7 +91,6 @@ def build(content_dir: str, audience: str, site_dir: Path, index_dir: Path, conf
     """构建站点和搜索索引：运行内容检查（有错误即中止），生成页面，写入静态搜索索引。"""
     from mkdocs.exceptions import Abort, MkDocsException
 
-    from kb.api.indexes import PUBLIC_SUBDIR
     from kb.commands.search import build_from_content
 
     content = Path(content_dir)
@@ -112,9 +111,9 @@ def build(content_dir: str, audience: str, site_dir: Path, index_dir: Path, conf
         click.echo(f"内容检查：{warnings} 个警告（运行 kb check 查看详情）", err=True)
     click.echo(f"站点已构建（{audience}）：{site_dir}，用时 {t1 - t0:.1f} 秒", err=True)
     if not no_index:
-        info = build_from_content(str(content), index_dir, audience)
-        click.echo(f"搜索索引：{info.doc_count} 篇文章，用时 {time.perf_counter() - t1:.1f} 秒，位置 {index_dir}",
+        # an internal build also writes the public index anonymous callers are answered from (kb/pipeline.py)
+        result = build_from_content(str(content), index_dir, audience)
+        click.echo(f"搜索索引：{result.info.doc_count} 篇文章，用时 {time.perf_counter() - t1:.1f} 秒，位置 {index_dir}",
                    err=True)
-        if audience == "internal":  # what callers without the token are answered from (kb/api/indexes.py)
-            public = build_from_content(str(content), index_dir / PUBLIC_SUBDIR, "public")
-            click.echo(f"公开索引：{public.doc_count} 篇文章，位置 {index_dir / PUBLIC_SUBDIR}", err=True)
+        if result.public is not None:
+            click.echo(f"公开索引：{result.public.doc_count} 篇文章，位置 {result.public.path.parent}", err=True)

@@ -58,6 +58,7 @@ class Analyzer:
     def __init__(self, user_words: Iterable[str] = (), synonym_groups: Iterable[Sequence[str]] = (),
                  terms: Iterable[str] = ()) -> None:
         self.terms = list(dict.fromkeys(t for t in terms if t))  # glossary head terms, for suggestions
+        self.tag_canon: Any = None  # kb.tags.TagCanon when built from a content root
         self.user_words = sorted({normalize(w) for w in user_words if w})
         self.synonym_groups = [sorted({normalize(f) for f in g if f}) for g in synonym_groups]
         self.synonym_groups = [g for g in self.synonym_groups if len(g) > 1]
@@ -71,9 +72,13 @@ class Analyzer:
     def from_root(cls, root: ContentRoot | None) -> Analyzer:
         if root is None:
             return cls()
+        from kb.tags import TagCanon
+
         groups = [t.all_forms for t in root.glossary]
         words = [f for g in groups for f in g]
-        return cls(words, groups, [t.term for t in root.glossary])
+        analyzer = cls(words, groups, [t.term for t in root.glossary])
+        analyzer.tag_canon = TagCanon(root.glossary)  # the index's tag facet holds canonical tags
+        return analyzer
 
     def to_config(self) -> dict[str, Any]:
         return {"version": ANALYZER_VERSION, "user_words": self.user_words, "synonym_groups": self.synonym_groups,

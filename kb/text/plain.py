@@ -29,3 +29,34 @@ def plain_text(markdown: str) -> str:
     for rx, repl in _RULES:
         text = rx.sub(repl, text)
     return text.strip()
+
+
+_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+_FENCE_LINE = re.compile(r"^ {0,3}(```|~~~)", re.M)
+#: a list item that is only a link ("- [印尼 Sender ID](../senderid/id.md)"): navigation, not prose
+_LINK_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[[^\]\n]*\]\([^)\n]*\)\s*$", re.M)
+
+
+def sections(markdown: str) -> list[tuple[str, str]]:
+    """The body as (heading, plain text) per section, for snippets that name their section ("原因：…").
+    The H1 (the title, shown anyway) is dropped; text before the first subheading has the heading ''.
+    Headings inside fenced code are not headings; list items that are only a link (相关文章) are no text."""
+    fenced = [m.start() for m in _FENCE_LINE.finditer(markdown)]
+    spans = list(zip(fenced[::2], fenced[1::2] + [len(markdown)] * (len(fenced) % 2), strict=False))
+
+    def in_code(pos: int) -> bool:
+        return any(a <= pos < b for a, b in spans)
+
+    heads = [m for m in _HEADING.finditer(markdown) if not in_code(m.start())]
+    out: list[tuple[str, str]] = []
+    starts = [(m.end(), plain_text(m.group(2)) if len(m.group(1)) > 1 else None) for m in heads]
+    first = heads[0].start() if heads else len(markdown)
+    chunks = [("", markdown[:first])] + [(label, markdown[end:(heads[i + 1].start() if i + 1 < len(heads) else len(markdown))])
+                                        for i, (end, label) in enumerate(starts)]
+    for label, chunk in chunks:
+        text = " ".join(plain_text(_LINK_ITEM.sub("", chunk)).split())
+        if label is None:  # under the H1: the lead paragraph
+            label = ""
+        if text:
+            out.append((label, text))
+    return out

@@ -111,9 +111,10 @@ export function parseShard(buffer, ndocs) {
 
 const ASCII = /^[\x00-\x7f]+$/;
 
-/** Multipliers so one query concept counts about once, as on the server (kb/search.py _term_multipliers):
+/** Multipliers so one query concept counts about once, as on the server (kb/ranking.py term_multipliers):
  *  sub-words inside a longer query word get sub_w, bigrams inside a word inner_b, bigrams across two words
- *  join_b; a bigram of two single-character words keeps full weight. Older manifests: all 1. */
+ *  join_b; a bigram of two single-character words keeps full weight. `m`: the manifest's `weights` (the
+ *  numbers live only in kb/ranking.py). Older manifests: all 1. */
 export function termMultipliers(words, grams, m) {
   const cjk = words.filter((t) => !ASCII.test(t));
   const inside = new Set();
@@ -174,6 +175,34 @@ export function highlight(text, words, grams, width = 0) {
     out += escapeHtml(text[i]);
   }
   return (open ? out + '</mark>' : out) + (to < text.length ? '…' : '');
+}
+
+// A query with more terms than this is pasted text: mark only its words of 2+ characters
+const LONG_QUERY_TERMS = 12;
+
+export function markTerms(words, grams) {
+  if (words.length + grams.length <= LONG_QUERY_TERMS) return { words, grams };
+  return { words: words.filter((w) => Array.from(w).length > 1), grams: [] };
+}
+
+// The excerpt holds one line a section ("原因：…"); show the line with the most distinct query terms
+// (the first without a match), highlighted, cut to about `width` characters.
+export function snippet(excerpt, words, grams, width = 110) {
+  const lines = String(excerpt || '').split('\n').filter(Boolean);
+  if (!lines.length) return '';
+  const t = markTerms(words, grams);
+  let best = lines[0], bestScore = 0;
+  for (const line of lines) {
+    const low = normalize(line);
+    let score = 0;
+    for (const x of new Set([...t.words, ...t.grams])) if (x && low.includes(x)) score += x.length * (t.words.includes(x) ? 3 : 1);
+    if (score > bestScore) { best = line; bestScore = score; }
+  }
+  const colon = best.indexOf('：');
+  if (colon > 0 && colon <= 12) { // keep the section's name in front of a window cut from its text
+    return escapeHtml(best.slice(0, colon + 1)) + highlight(best.slice(colon + 1), t.words, t.grams, width);
+  }
+  return highlight(best, t.words, t.grams, width);
 }
 
 export class StaticIndex {
@@ -329,7 +358,8 @@ export class StaticIndex {
         if (counts) matched[p.ids[j]] = 1;
       }
     };
-    const mult = termMultipliers(q.words, q.grams, m);
+    const weights = m.weights || {};
+    const mult = termMultipliers(q.words, q.grams, weights);
     for (const w of q.words) add('w:' + w, mult.word.get(w) ?? 1);
     for (const g of q.grams) {
       const k = mult.gram.get(g) ?? 1;
@@ -338,7 +368,7 @@ export class StaticIndex {
     for (const u of q.unis) add('u:' + u, 1, false);
     for (const s of q.synonyms) {
       if (q.words.includes(s.join('')) || (s.length === 1 && q.words.includes(s[0]))) continue;
-      for (const t of s) add('w:' + t, m.synonym / s.length);
+      for (const t of s) add('w:' + t, (weights.synonym ?? 1) / s.length);
     }
     let allowed = null;
     const active = Object.entries(filters).filter(([, v]) => v && (Array.isArray(v) ? v.length : true));
@@ -355,8 +385,9 @@ export class StaticIndex {
       }
     }
     const ranked = [];
+    const browsing = !q.words.length && !q.grams.length && !q.unis.length && allowed; // filters only: list them all
     for (let i = 0; i < score.length; i++) {
-      if (matched[i] && (!allowed || allowed.has(i))) ranked.push(i);
+      if ((matched[i] || browsing) && (!allowed || allowed.has(i))) ranked.push(i);
     }
     ranked.sort((a, b) => score[b] - score[a] || a - b);
     const start = (page - 1) * limit;
@@ -365,8 +396,8 @@ export class StaticIndex {
     const hits = ids.map((id, k) => ({
       ...docs[k],
       score: Math.round(score[id] * 1e4) / 1e4,
-      snippet: highlight(docs[k].excerpt || '', q.words, q.grams, 110),
-      titleHtml: highlight(docs[k].title || '', q.words, q.grams),
+      snippet: snippet(docs[k].excerpt || '', q.words, q.grams, 110),
+      titleHtml: highlight(docs[k].title || '', markTerms(q.words, q.grams).words, markTerms(q.words, q.grams).grams),
     }));
     return { query, total: ranked.length, hits, page, limit,
       took_ms: Math.round(((globalThis.performance || Date).now() - t0) * 100) / 100 };
