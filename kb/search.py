@@ -306,7 +306,20 @@ class Searcher:
             snippet = self._snippet(st, d, q, terms, primary) if snippets else ""
             hits.append(SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"]))
         facet_counts = self._facets(st, union_query, total) if facets and union_query is not None else {}
+        if facets and union_query is not None:
+            base = self._ids_query(st, extra) if mode == "semantic" else union
+            self._disjunctive(st, base, facet_counts, filters, include_internal)
         return SearchResults(q, total, _ms(t0), hits, facet_counts, page, limit, mode)
+
+    def _disjunctive(self, st: _State, base: tantivy.Query | None, facet_counts: dict[str, dict[str, int]],
+                     filters: Mapping[str, Any] | None, include_internal: bool) -> None:
+        """A chosen facet counts its values without its own filter, so its other values stay offered (the same
+        rule in every mode)."""
+        for name in [f for f in FACET_FIELDS if (filters or {}).get(f)]:
+            others = {k: v for k, v in (filters or {}).items() if k != name}
+            counted = _aggregate(st.searcher, self._combine(base, self._filters(st, others, include_internal)), [name])
+            if counted is not None:
+                facet_counts[name] = counted[name]
 
     def _search_lexical(self, st: _State, t0: float, q: str, qt: QueryTerms, main: tantivy.Query | None,
                         limit: int, page: int, filters: Mapping[str, Any] | None, include_internal: bool,
@@ -319,12 +332,8 @@ class Searcher:
         primary = [*qt.words, *qt.expanded]
         hits = [self._hit(st, score, addr, terms, snippets, primary) for score, addr in res.hits]
         facet_counts = self._facets(st, query, res.count) if facets else {}
-        for name in [f for f in FACET_FIELDS if facets and (filters or {}).get(f)]:
-            # disjunctive: a chosen facet counts its values without its own filter, so the others stay offered
-            others = {k: v for k, v in (filters or {}).items() if k != name}
-            counted = _aggregate(st.searcher, self._combine(main, self._filters(st, others, include_internal)), [name])
-            if counted is not None:
-                facet_counts[name] = counted[name]
+        if facets:
+            self._disjunctive(st, main, facet_counts, filters, include_internal)
         return SearchResults(q, res.count, _ms(t0), hits, facet_counts, page, limit, "lexical")
 
     def search_ids(self, q: str, *, limit: int = 10, include_internal: bool = True,
