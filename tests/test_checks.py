@@ -699,7 +699,21 @@ def _fixture_folder(data: bytes) -> str:
 
 
 def test_every_rule_has_a_fixture_file() -> None:
-    assert {p.name[:5] for p in RULE_FIXTURES} == set(RULES)
+    from kb.checks import ROOT_CODES
+
+    assert {p.name[:5] for p in RULE_FIXTURES} == set(RULES) - ROOT_CODES
+
+
+def test_kb208_a_symlink_leaving_the_content_root_is_reported(content_copy: Path, tmp_path: Path) -> None:
+    from kb.checks import run_checks
+    from kb.config import ContentRoot
+
+    outside = tmp_path / "outside.md"
+    outside.write_text("# 外部文件\n", encoding="utf-8")
+    (content_copy / "manuals" / "linked.md").symlink_to(outside)
+    report = run_checks(ContentRoot.load(content_copy))
+    (d,) = [d for d in report.diagnostics if d.code == "KB208"]
+    assert d.path == "manuals/linked.md" and d.severity == "warning" and d.hint
 
 
 @pytest.mark.parametrize("fixture", RULE_FIXTURES, ids=[p.stem for p in RULE_FIXTURES])

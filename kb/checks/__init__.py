@@ -143,6 +143,11 @@ declare("KB116", ERROR, "YAML 超出限制（别名、嵌套层数、整数位�
 declare("KB117", ERROR, "front matter 中有重复的键", "删除其中一个；YAML 只保留最后一个值，前面的会被悄悄忽略", """
 同一个键写了两次，例如先 visibility: internal 再 visibility: public。YAML 只保留最后一个，
 文章可能因此被意外公开。位置指向第二次出现的键。""")
+declare("KB208", WARNING, "符号链接指向内容目录之外", "删除这个符号链接，把要发布的文件复制到 content/ 里", """
+content/ 里的符号链接指向内容目录之外（或指向不存在的文件）。构建和索引从不通过它读取文件，
+所以它指向的内容不会出现在站点和搜索里；链接本身多半是误提交的。""")
+#: rules about the content root as a whole (no article to point at): reported when the whole root is checked
+ROOT_CODES = frozenset({"KB208"})
 declare("KB120", ERROR, "文件不是有效的 UTF-8", "用 UTF-8 编码重新保存文件", """
 文件中有不是 UTF-8 的字节。位置指向第一个无效字节。带 BOM 的 UTF-16 文件可以读取。""")
 declare("KB121", ERROR, "二进制文件", "kb 只接受 Markdown 文本文件；图片等附件放到 assets/ 目录", """
@@ -205,6 +210,9 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
             by_id.setdefault(str(a.meta["id"]), []).append(a)
     for a in checked:
         out.extend(check_article(CheckContext(a, root, articles, by_id, today)))
+    for link in root.escaping_links():
+        if wanted is None or (root.path / link.rel).absolute() in {Path(p).absolute() for p in paths or ()}:
+            out.append(diag("KB208", link.rel, 1, 1, f"符号链接指向内容目录之外：{link.target}"))
     files = len(checked) + len({d.path for d in out if d.path not in articles})
     out.sort(key=lambda d: (d.path, d.line, d.column, d.code))
     return Report(out, files)
