@@ -384,7 +384,7 @@ class Searcher:
         text = d.get("text", "")
         low = text.lower()
         if any(t and t in low for t in [*terms[0], *terms[1]]) or st.vectors is None:
-            return make_snippet(text, terms, primary=primary)
+            return section_snippet(d.get("body", ""), terms, primary=primary)
         parts = chunks(d["title"], d.get("body", ""), str(d["meta"].get("summary") or ""))
         best = parts[min(st.vectors.best_chunk(d["id"], self.query_vector(q, st)), len(parts) - 1)]
         body = best.text.split("\n", 2 if d["meta"].get("summary") else 1)[-1]

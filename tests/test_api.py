@@ -148,9 +148,10 @@ def test_indonesia_fill_rate_query_finds_the_fill_rate_case(api: httpx.Client) -
 
 
 def test_senderid_rejected_query_finds_the_rejected_senderid_case(api: httpx.Client) -> None:
-    top = _ids(_search(api, q="SenderID 申请被拒"))[:3]
-    assert SENDERID_CASE in top
-    assert all("senderid" in i for i in top)
+    hits = _search(api, q="SenderID 申请被拒")["hits"][:3]
+    assert SENDERID_CASE in [h["id"] for h in hits]
+    # Sender ID cases or the Sender ID guides themselves (hybrid ranks the Indonesian guide next to its case)
+    assert all("senderid" in h["id"] or h["kind"] == "senderid" for h in hits), hits
 
 
 def test_delivrd_status_code_is_searchable(api: httpx.Client) -> None:
