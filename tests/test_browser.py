@@ -50,7 +50,8 @@ class Server:
         cmd = [c.replace("{port}", str(self.port)) for c in cmd]
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      env=env)
-        wait_http(self.url + probe, self.proc, 60)
+        # a --watch server answers only after its first full build and index (embedding included)
+        wait_http(self.url + probe, self.proc, 180)
 
     def stop(self) -> None:
         self.proc.terminate()
