@@ -403,7 +403,7 @@ def test_filter_only_browsing_in_static_mode(page: Any, static_server: Server, i
     page.goto(static_server.url + "search/?kind=senderid")
     page.wait_for_selector(".kb-page__results .kb-hit")
     assert f"共 {len(guides)} 条结果" in page.inner_text(".kb-page__status")
-    assert "离线索引" in page.inner_text(".kb-page__status")
+    assert "离线索引 · 关键词匹配" in page.inner_text(".kb-page__status")  # the static index says it is lexical
     assert {a.get_attribute("data-kind") for a in page.query_selector_all(".kb-page__results .kb-hit")} == {"senderid"}
 
 

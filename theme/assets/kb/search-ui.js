@@ -96,9 +96,11 @@ export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets 
       }
     } catch { /* fall back to the static index */ }
   }
-  const res = await getStatic().search(q, { limit, page, filters: Object.fromEntries(
+  const idx = getStatic();
+  const res = await idx.search(q, { limit, page, filters: Object.fromEntries(
     Object.entries(filters).filter(([, v]) => v).map(([k, v]) => [k, [v]])) });
-  return { ...res, facets: null, mode: 'static',
+  // the manifest says how the static index ranks ("lexical": keyword matching only, no semantic retrieval)
+  return { ...res, facets: null, mode: 'static', retrieval: (await idx.manifest()).retrieval || 'lexical',
     notice: q.length > LONG_QUERY ? '离线索引按文本中最有区分度的词查找；服务端搜索（kb serve）能按整段文字找相似案例。' : '' };
 }
 
@@ -333,7 +335,9 @@ async function mountPage() {
     }
     status.innerHTML = (res.error ? esc(res.error)
       : `共 ${res.total} 条结果${res.took_ms != null ? `，用时 ${res.took_ms} 毫秒` : ''}` +
-        `<span class="kb-mode">${res.mode === 'api' ? '服务端搜索' : '离线索引'}</span>`) +
+        (res.mode === 'api' ? '<span class="kb-mode">服务端搜索</span>'
+          : res.retrieval === 'lexical' ? '<span class="kb-mode" title="离线索引只按关键词匹配，不做语义检索；由 kb serve 提供的站点按语义和关键词综合排序。">离线索引 · 关键词匹配</span>'
+            : '<span class="kb-mode">离线索引</span>')) +
       (res.notice ? `<div class="kb-notice">${esc(res.notice)}</div>` : '');
     out.innerHTML = res.hits.length ? res.hits.map(hitHtml).join('') : emptyHtml(q);
     const pages = Math.ceil(res.total / 10);
