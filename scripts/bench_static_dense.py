@@ -30,7 +30,7 @@ About 25 minutes on the 2 shared cores the first time (imports and static builds
 20,000-document one ~4, ~9,000 words and 1,783 questions embedded at ~30/s with one thread, ~30 node runs); the
 word and question vectors are cached in ~/.cache/kb-bench/static-tokens.sqlite (content-addressed,
 kb.embed.VectorCache) and the builds in --work (default /tmp/kb-bench-static-dense), so a second run takes
-about 10 minutes. Writes bench-results/bench_static_dense.json. Research use of the benchmark data only.
+about 7 minutes. Writes bench-results/bench_static_dense.json. Research use of the benchmark data only.
 """
 
 from __future__ import annotations
