@@ -144,9 +144,9 @@ def test_kill_9_during_kb_build_leaves_the_last_good_site_and_index(good: dict[s
         for frac in (0.02, 0.6, 0.75, 0.85, 0.92, 0.15, 0.35):  # the late ones land inside MkDocs and the switch
             if _kill_after(args, frac * took) is None:
                 killed += 1
-            assert site.is_symlink() and (site / "index.html").is_file(), delay
+            assert site.is_symlink() and (site / "index.html").is_file(), frac
             page = c.get("/")
-            assert page.status_code == 200 and "kb-api" in page.text, delay
+            assert page.status_code == 200 and "kb-api" in page.text, frac
             _healthy(c)
         assert killed >= 4
         (tmp_path / ".site.new-999999").mkdir()  # as a build killed between its first and second step leaves
