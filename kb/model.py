@@ -6,6 +6,7 @@ and the headings and links of the body, so every later stage can point a writer 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -91,7 +92,7 @@ class Article:
 
     @property
     def is_index(self) -> bool:
-        return Path(self.rel).name == "index.md"
+        return self.rel == "index.md" or self.rel.endswith("/index.md")  # no Path: called per article per list
 
     @property
     def url(self) -> str:
@@ -407,27 +408,29 @@ def parse_article(path: Path, rel: str, data: bytes, folder_kind: str | None = N
                    has_front_matter=fm is not None, folder_kind=folder_kind)
 
 
-#: (path, mtime_ns, size, root, limit) -> Article: a long-running process (live preview, the plugin
-#: during `kb serve --watch`) parses only the files that changed. Articles are treated as read-only.
-_CACHE: dict[Path, tuple[tuple[int, int, str, int], Article]] = {}
+#: path as given -> ((mtime_ns, size, inode, device, root, limit), Article): a long-running process (live
+#: preview, the plugin during `kb serve --watch`) parses only the files that changed, and a hit costs one
+#: stat (no resolve: stat follows a symlink, and a re-pointed link changes inode or device). Articles are
+#: treated as read-only.
+_CACHE: dict[str, tuple[tuple[int, int, int, int, str, int], Article]] = {}
 
 
 def load_article(path: Path, root: Any) -> Article:
     """Read one file of a ContentRoot. Raises ArticleParseError or OSError."""
-    path = Path(path).resolve()
-    st = path.stat()
+    st = os.stat(path)
     limit = root.settings.max_file_bytes
     if st.st_size > limit:  # never read a huge file into memory just to reject it
         raise ArticleParseError("too_large", f"文件有 {st.st_size:,} 字节，超过上限 {limit:,} 字节")
-    key = (st.st_mtime_ns, st.st_size, str(root.path), limit)
-    hit = _CACHE.get(path)
+    key = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev, str(root.path), limit)
+    hit = _CACHE.get(str(path))
     if hit is not None and hit[0] == key:
         return hit[1]
-    rel, kind = root.rel(path, resolved=True), root.kind_for(path, resolved=True)
-    article = parse_article(path, rel, path.read_bytes(), kind, limit)
+    resolved = Path(path).resolve()
+    rel, kind = root.rel(resolved, resolved=True), root.kind_for(resolved, resolved=True)
+    article = parse_article(resolved, rel, resolved.read_bytes(), kind, limit)
     if len(_CACHE) > 50_000:
         _CACHE.clear()
-    _CACHE[path] = (key, article)
+    _CACHE[str(path)] = (key, article)
     return article
 
 

@@ -182,14 +182,17 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
     articles: dict[str, Article] = {}  # rel -> article, for the whole root
     failed: set[str] = set()
     for p in all_paths:
-        rel = root.rel(p)
         try:
-            articles[rel] = load_article(p, root)
+            a = load_article(p, root)
+            articles[a.rel] = a  # its rel is resolved already (a symlink counts as its target)
+            continue
         except ArticleParseError as e:
+            rel = root.rel(p)
             failed.add(rel)
             if wanted is None or p.resolve() in wanted:
                 out.append(parse_diagnostic(e, rel))
         except OSError as e:
+            rel = root.rel(p)
             failed.add(rel)
             if wanted is None or p.resolve() in wanted:
                 out.append(diag("KB120", rel, 1, 1, f"无法读取文件: {e.strerror}", "检查文件权限"))
@@ -203,7 +206,7 @@ def run_checks(root: ContentRoot, paths: Iterable[Path] | None = None,
                 articles[rel] = load_article(p, root)
             except ArticleParseError as e:
                 out.append(parse_diagnostic(e, rel))
-    checked = [a for rel, a in articles.items() if wanted is None or a.path.resolve() in wanted]
+    checked = [a for a in articles.values() if wanted is None or a.path in wanted]  # a.path is resolved
     by_id: dict[str, list[Article]] = {}
     for a in sorted(articles.values(), key=lambda a: a.rel):
         if a.has_front_matter and a.meta.get("id") is not None:
