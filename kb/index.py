@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -447,6 +449,99 @@ def update_index(articles: Iterable[Any], index_dir: Path, analyzer: Analyzer,
         titles += [{"id": doc_id, "title": k["title"], "url": k["url"], "visibility": k["visibility"]}
                    for doc_id, k in (known or {}).items() if doc_id in new and doc_id not in parsed]
         return _finish(vdir, new, analyzer, audience, titles, keys)
+
+
+# -- private verified copies (the API server's readers) ------------------------------------------------------
+#: Tantivy ends every file of a segment with a JSON footer ({"version", "crc"}), its length and this number
+_FOOTER_MAGIC = 1337
+
+
+class BadIndex(Exception):
+    """A version that must not be served, with the reason in Chinese."""
+
+
+def verify_version(vdir: Path) -> dict[str, Any]:
+    """Check a copied index version before Tantivy opens it: kb's metadata, Tantivy's meta.json, every
+    segment file present with a matching CRC32. Returns kb's metadata."""
+    try:
+        meta = json.loads((vdir / META_FILE).read_text(encoding="utf-8"))
+        tmeta = json.loads((vdir / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise BadIndex(f"元数据无法读取：{e}") from None
+    segments = {s["segment_id"].replace("-", ""): s for s in tmeta.get("segments", [])}
+    for seg_id, seg in segments.items():
+        if not (vdir / f"{seg_id}.store").is_file():
+            raise BadIndex(f"段 {seg_id} 缺少文件")
+        deletes = seg.get("deletes")
+        if deletes and not (vdir / f"{seg_id}.{deletes['opstamp']}.del").is_file():
+            raise BadIndex(f"段 {seg_id} 缺少删除记录")
+    for f in vdir.iterdir():
+        if f.name.split(".", 1)[0] in segments:
+            _check_footer(f)
+    return meta
+
+
+def _check_footer(path: Path) -> None:
+    data = path.read_bytes()
+    if len(data) < 8 or struct.unpack("<I", data[-4:])[0] != _FOOTER_MAGIC:
+        raise BadIndex(f"{path.name} 不完整（没有文件尾）")
+    size = struct.unpack("<I", data[-8:-4])[0]
+    if size > len(data) - 8:
+        raise BadIndex(f"{path.name} 不完整")
+    try:
+        crc = json.loads(data[-8 - size:-8])["crc"]
+    except (ValueError, KeyError, TypeError):
+        raise BadIndex(f"{path.name} 的文件尾损坏") from None
+    if zlib.crc32(memoryview(data)[:-8 - size]) != crc:
+        raise BadIndex(f"{path.name} 校验和不符（文件损坏或被截断）")
+
+
+@contextlib.contextmanager
+def _shared_lock(index_dir: Path) -> Any:
+    """The index's writer lock taken shared, so no update runs while we copy; yields False when a writer
+    holds it (the copy is then made anyway and stands or falls by its verification)."""
+    try:
+        fh = open(index_dir / ".lock", "a")  # noqa: SIM115 - closed below
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            locked = True
+        except OSError:
+            locked = False
+        yield locked
+    finally:
+        fh.close()
+
+
+def snapshot_stamp(index_dir: Path) -> tuple[Any, ...] | None:
+    """Changes whenever a different version becomes current or the current one is updated in place
+    (kb's metadata and Tantivy's meta.json both count; None: no current version)."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        vdir = index_dir / name
+        return (name, *((vdir / f).stat().st_mtime_ns for f in (META_FILE, "meta.json")))
+    except OSError:
+        return None
+
+def snapshot_current(index_dir: Path, dest: Path, stamp: tuple[Any, ...]) -> dict[str, Any]:
+    """Copy the version `stamp` names into `dest`, laid out as an index dir of its own (`dest/CURRENT`), and
+    verify the copy; returns its kb metadata. Tantivy memory-maps its files, so a long-running reader opens
+    such a private copy: a writer truncating a live file then cannot kill it (SIGBUS). Raises BadIndex when
+    the version changed meanwhile or the copy is incomplete or corrupt; `dest` is then removed."""
+    name = stamp[0]
+    try:
+        with _shared_lock(index_dir):
+            if snapshot_stamp(index_dir) != stamp:
+                raise BadIndex("复制时索引又变了，稍后重试")
+            shutil.copytree(index_dir / name, dest / name, ignore=shutil.ignore_patterns(".tantivy-*.lock", ".lock"))
+        (dest / CURRENT).write_text(name, encoding="utf-8")
+        return verify_version(dest / name)
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
 
 
 def index_stamp(index_dir: Path) -> tuple[str, int]:
