@@ -80,6 +80,7 @@ class LivePreview:
         self._lock = threading.Lock()
         self._observer: Any = None
         self._fingerprints: dict[str, str] | None = None  # the plugin's, from the last good build
+        self._last: tuple[Any, Any] | None = None  # (MkDocs config, kb plugin) of the last good build
 
     # -- building ---------------------------------------------------------------------------------
     def build(self, dirty: bool) -> None:
@@ -96,8 +97,10 @@ class LivePreview:
             self._pending.clear()
         errors: list[str] = []
         config_changed = any(not p.endswith(".md") for p in changed)
+        quick = dirty and not config_changed and self._last is not None
         try:
-            root = ContentRoot.load(self.content_dir)
+            # _kb/ unchanged: the last build's root (its settings, owners and glossary) is still right
+            root = self._last[1].root if quick and self._last is not None else ContentRoot.load(self.content_dir)
             # the first build checks everything; later ones only the saved files (cross-file rules still
             # see the whole root), keeping the other files' results from before
             only = [Path(p) for p in changed if p.endswith(".md") and Path(p).exists()]
@@ -114,6 +117,9 @@ class LivePreview:
             errors = [e for path in sorted(self._by_file) for e in self._by_file[path]]
         except Exception as e:  # noqa: BLE001 - a broken _kb/ file is a writer error too
             errors = [f"配置错误：{e}"]
+        if quick and self._quick(root, [Path(p) for p in changed]):
+            self._finish(errors, t0, dirty=True)
+            return
         try:
             # checks were reported above, without stopping the preview
             cfg = load_site_config(self.config_file, self.content_dir, self.site_dir, "internal", checks=False)
@@ -123,10 +129,73 @@ class LivePreview:
             plugin.previous = self._fingerprints
             if dirty:
                 plugin.config.static_index = False  # rebuilt by the indexer, after the reload
+            before = self._outputs()
+            self._last = None  # a build that fails halfway leaves no state to render single pages with
             mkdocs_build(cfg, dirty=dirty)
             self._fingerprints = plugin.fingerprints
+            self._last = (cfg, plugin)
+            self._remove_stale(before - self._outputs())
         except Exception as e:  # noqa: BLE001 - keep serving the last good pages
             errors.append(f"构建失败：{e}")
+        self._finish(errors, t0, dirty)
+
+    def _outputs(self) -> set[Path]:
+        """The files the last good build wrote for its pages and other files."""
+        if self._last is None or self._last[1].files is None:
+            return set()
+        return {Path(f.abs_dest_path) for f in self._last[1].files}
+
+    def _remove_stale(self, gone: set[Path]) -> None:
+        """A dirty build writes pages but never removes one: the output of a page that left the build (archived,
+        deleted, renamed, now hidden) goes, as a whole build would leave it out."""
+        for path in sorted(gone, reverse=True):
+            if path.is_relative_to(self.site_dir):
+                path.unlink(missing_ok=True)
+                parent = path.parent
+                while parent != self.site_dir and parent.is_dir() and not any(parent.iterdir()):
+                    parent.rmdir()
+                    parent = parent.parent
+
+    def _quick(self, root: Any, saved: list[Path]) -> bool:
+        """Saves of existing pages that leave the navigation and the set of files alone: render only the
+        pages they change (kb.plugin.KbPlugin.refresh says which) with the last build's configuration,
+        navigation and templates, the way MkDocs' own build renders a page. False: a whole build is needed."""
+        from mkdocs.commands.build import _build_page, _build_theme_template, _populate_page
+
+        from kb.model import load_article
+
+        assert self._last is not None
+        cfg, plugin = self._last
+        changed = {}
+        for p in saved:
+            if not p.is_file():
+                return False  # a deletion (or a rename's old name)
+            try:
+                a = load_article(p, root)
+            except Exception:  # noqa: BLE001 - unreadable now: the whole build decides what it shows
+                return False
+            changed[a.rel] = a
+        try:
+            redo = plugin.refresh(changed, cfg)
+            if redo is None:
+                return False
+            files = plugin.files
+            doc_files = files.documentation_pages()
+            for uri in sorted(redo):
+                f = files.get_file_from_path(uri)
+                if f is not None and f.page is not None:
+                    _populate_page(f.page, cfg, files)
+                    _build_page(f.page, cfg, doc_files, plugin.nav, plugin.env)
+            if "sitemap.xml" in cfg.theme.static_templates:  # lastmod follows `updated`
+                _build_theme_template("sitemap.xml", plugin.env, files, cfg, plugin.nav)
+        except Exception as e:  # noqa: BLE001 - fall back to the whole (dirty) build, which reports it
+            log.info("单页预览失败，改为完整构建：%s", e)
+            self._last = None
+            return False
+        self._fingerprints = plugin.fingerprints
+        return True
+
+    def _finish(self, errors: list[str], t0: float, dirty: bool) -> None:
         with self._lock:  # the page is ready: let the browser reload while the index catches up
             self.errors = errors
             self.stamp += 1
@@ -144,8 +213,10 @@ class LivePreview:
         try:
             from kb.pipeline import IndexOptions, index_content
 
-            # one embedding thread: the preview shares the machine with the writer's editor and browser
-            index_content(self.content_dir, self.index_dir, IndexOptions(incremental=True, threads=1))
+            # one embedding thread: the preview shares the machine with the writer's editor and browser; no public
+            # sub-index: the preview is an internal build read by its writer (kb/api/auth.py: loopback, no token)
+            index_content(self.content_dir, self.index_dir, IndexOptions(incremental=True, threads=1,
+                                                                         public_subindex=False))
         except Exception as e:  # noqa: BLE001
             with self._lock:
                 self.errors = [*self.errors, f"索引更新失败：{e}"]

@@ -38,15 +38,31 @@ RECENT = 8
 REVIEW_SOON_DAYS = 30
 
 
+def _relpath(target: str, start: str) -> str:
+    """posixpath.relpath for two normalised relative paths ("" = the root), without its getcwd per call:
+    generated pages link to every article, and the live preview regenerates them on a save."""
+    t = [p for p in target.split("/") if p]
+    s = [p for p in start.split("/") if p]
+    n = 0
+    while n < min(len(t), len(s)) and t[n] == s[n]:
+        n += 1
+    return "/".join([".."] * (len(s) - n) + t[n:]) or "."
+
+
 def _link(from_rel: str, a: Article) -> str:
     """Markdown link target from a page at `from_rel` to article `a` (both content-relative .md)."""
-    return posixpath.relpath(a.rel, posixpath.dirname(from_rel) or ".")
+    return _relpath(a.rel, posixpath.dirname(from_rel))
 
 
 def _href(from_rel: str, to_rel: str) -> str:
     """HTML href between two built pages (directory URLs), for links inside raw HTML blocks."""
-    rel = posixpath.relpath("/" + article_url(to_rel), "/" + article_url(from_rel))
+    rel = _relpath(article_url(to_rel), article_url(from_rel))
     return "./" if rel == "." else rel + "/"
+
+
+#: a generated page's large HTML blocks sit between these markers: the plugin hands them to the page after
+#: Markdown (which would parse every tag of a 300-row table), and they go through the sanitizer like all HTML
+RAW_OPEN, RAW_CLOSE = "<!-- kb:raw -->", "<!-- /kb:raw -->"
 
 
 def _esc(s: object) -> str:
@@ -155,7 +171,7 @@ def senderid_matrix(articles: Iterable[Article], rel: str = "senderid/matrix.md"
     out = ["---", "hide: [navigation, toc]", "---", "", f"# {GENERATED_TITLES['senderid/matrix.md']}", "",
            f"根据 {len(guides)} 篇 Sender ID 指南的元数据自动生成。法规要求以各国运营商最新通知为准，"
            "请注意“最近核实”日期。点击表头排序，在筛选框中输入国家、材料或限制的关键词。", "",
-           '<div class="kb-matrix" markdown="0">',
+           RAW_OPEN, '<div class="kb-matrix">',
            '<div class="kb-matrix__tools"></div>',
            '<div class="kb-matrix__scroll"><table class="kb-matrix__table">',
            "<thead><tr>" + "".join(f'<th scope="col">{c}</th>' for c in cols) + "</tr></thead><tbody>"]
@@ -175,7 +191,7 @@ def senderid_matrix(articles: Iterable[Article], rel: str = "senderid/matrix.md"
         # the sanitizer keeps no data-* attributes: the browser sorts by the cells' text
         out.append("<tr>" + "".join(f'<td><span class="kb-cell-label">{c}</span><span class="kb-cell">{v}</span></td>'
                                     for c, v in zip(cols, cells, strict=True)) + "</tr>")
-    out += ["</tbody></table></div></div>", ""]
+    out += ["</tbody></table></div></div>", RAW_CLOSE, ""]
     return "\n".join(out)
 
 
@@ -252,7 +268,7 @@ def home_page(articles: Iterable[Article], root: ContentRoot, have: Collection[s
     docs = [a for a in articles if a.has_front_matter and not a.is_index]
 
     def to(uri: str) -> str:
-        return posixpath.relpath(uri, posixpath.dirname(rel) or ".")
+        return _relpath(uri, posixpath.dirname(rel))
 
     out = [f'<div class="kb-home-search"><a href="{_h(_href(rel, "search/index.md"))}">搜索知识库</a></div>', ""]
     counts = []

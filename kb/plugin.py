@@ -35,6 +35,19 @@ from kb.tags import TagCanon
 log = logging.getLogger("mkdocs.plugins.kb")
 
 
+_EMBEDDER: Any = None
+
+
+def _embedder(threads: int) -> Any:
+    """One local model per process (loaded on first use): a live preview re-embeds a saved case in place."""
+    global _EMBEDDER
+    if _EMBEDDER is None:
+        from kb.embed import LocalE5
+
+        _EMBEDDER = LocalE5(threads=threads)
+    return _EMBEDDER
+
+
 class KbConfig(Config):
     audience = c.Choice(("internal", "public"), default="internal")
     checks = c.Type(bool, default=True)
@@ -65,6 +78,10 @@ class KbPlugin(BasePlugin[KbConfig]):
         self.previous: dict[str, str] | None = None
         self.fingerprints: dict[str, str] = {}
         self.similar: dict[str, list[tuple[str, float]]] = {}  # case id -> similar published cases
+        #: the last build's files, navigation and template environment (the live preview's quick renders)
+        self.files: Files | None = None
+        self.nav: Any = None
+        self.env: Any = None
 
     # -- config and checks ------------------------------------------------------------------
     def on_config(self, config: Any) -> Any:
@@ -112,8 +129,9 @@ class KbPlugin(BasePlugin[KbConfig]):
 
         cases = [a for a in self.published.values() if a.kind == "case" and a.has_front_matter and not a.is_index]
         try:
-            return similar_articles(cases, vector_cache_path(Path(".kb/index"), Path(self.config.vector_cache)
-                                                             if self.config.vector_cache else None))
+            cache = vector_cache_path(Path(".kb/index"), Path(self.config.vector_cache) if self.config.vector_cache
+                                      else None)
+            return similar_articles(cases, cache, embedder=_embedder(self.root.settings.embed_threads))
         except Exception as e:  # noqa: BLE001 - an extra on the page; never fail the build on it
             log.warning(f"kb: 相似案例未生成：{e}")
             return {}
@@ -155,8 +173,26 @@ class KbPlugin(BasePlugin[KbConfig]):
                     files.remove(f)  # hidden from this audience, or not an article kb could read
             elif f.src_uri not in referenced:
                 files.remove(f)  # attachments of hidden articles, import by-products, stray files
-        visible = list(self.published.values())
         self.canon = TagCanon(self.root.glossary)
+        generated = self._generated(files, config)
+        for uri, text in generated.items():
+            if files.get_file_from_path(uri) is None:
+                files.append(File.generated(config, uri, content=text))
+        for name, schema in sorted(self.root.schemas.items()):
+            files.append(File.generated(config, f"schemas/{name}",
+                                        content=json.dumps(schema, ensure_ascii=False, indent=2)))
+        config["nav"] = self._nav(files)
+        self.fingerprints = self._fingerprint(generated, config["nav"])
+        if self.dirty:
+            self._mark_changed(files)
+        self.files = files
+        return files
+
+    def _generated(self, files: Files, config: Any) -> dict[str, str]:
+        """The generated pages' Markdown. They read only the published articles' front matter, titles and
+        paths (never a body), which is what lets the live preview skip them after a body-only edit."""
+        assert self.root is not None
+        visible = list(self.published.values())
         if isinstance(config["extra"].get("kb"), dict):  # code -> Chinese name for the search UI
             config["extra"]["kb"]["countries"] = pages.country_names(visible)
         generated = {
@@ -176,14 +212,13 @@ class KbPlugin(BasePlugin[KbConfig]):
             if any(f.src_uri.startswith(kind.folder + "/") for f in files) and not files.get_file_from_path(
                     kind.index_page):
                 generated[kind.index_page] = f"# {kind.label}\n"
-        for uri, text in generated.items():
-            if files.get_file_from_path(uri) is None:
-                files.append(File.generated(config, uri, content=text))
-        for name, schema in sorted(self.root.schemas.items()):
-            files.append(File.generated(config, f"schemas/{name}",
-                                        content=json.dumps(schema, ensure_ascii=False, indent=2)))
-        config["nav"] = self._nav(files)
-        # what existing pages get appended to them (home page, case list, long sections)
+        return generated
+
+    def _fingerprint(self, generated: dict[str, str], nav: list[Any]) -> dict[str, str]:
+        """What the generated pages, the parts generated into existing pages (home page, case list, long
+        sections: `self.derived`) and the navigation are in this build."""
+        assert self.root is not None
+        visible = list(self.published.values())
         self.derived = {}
         if "index.md" in self.have:
             self.derived["index.md"] = pages.home_page(visible, self.root, self.have)
@@ -192,11 +227,51 @@ class KbPlugin(BasePlugin[KbConfig]):
         for folder in self.collapsed:
             uri = f"{folder}/index.md"
             self.derived[uri] = self.derived.get(uri, "") + "\n" + pages.section_list(visible, folder, uri)
-        self.fingerprints = {**generated, **{"derived:" + k: v for k, v in self.derived.items()},
-                             "nav": json.dumps(config["nav"], ensure_ascii=False)}
-        if self.dirty:
-            self._mark_changed(files)
-        return files
+        return {**generated, **{"derived:" + k: v for k, v in self.derived.items()},
+                "nav": json.dumps(nav, ensure_ascii=False)}
+
+    def refresh(self, changed: dict[str, Article], config: Any) -> set[str] | None:
+        """Live preview, after saves of existing pages: take the new `changed` articles (rel -> Article) into
+        this build's state and say which pages must be rendered again: the saved ones, the generated pages
+        whose text changed, the pages whose generated part changed. None when the saves change what the
+        last build kept or listed (publishing, titles, references to files it left out): then only a
+        whole build is right."""
+        assert self.root is not None and self.files is not None
+        files = self.files
+        for rel, a in changed.items():
+            old = self.articles.get(rel)
+            if old is None or published(old, self.audience) != published(a, self.audience) or old.title != a.title:
+                return None
+            if not published(a, self.audience):
+                continue
+            for ref in references(public_markdown(a.body, rel, self.is_visible), rel):
+                if not ref.endswith(".md") and files.get_file_from_path(ref) is None \
+                        and (self.root.path / ref).is_file():
+                    return None  # a newly referenced attachment: the build must copy it
+        meta_changed = any(self.articles[rel].meta != a.meta for rel, a in changed.items())
+        self.articles.update(changed)
+        self.published = {rel: a for rel, a in self.articles.items() if published(a, self.audience)}
+        redo = {rel for rel, a in changed.items() if rel in self.published}
+        if any(a.kind == "case" for a in changed.values()):
+            before, self.similar = self.similar, self._similar_cases()
+            by_id = {a.id: rel for rel, a in self.published.items()}
+            redo |= {by_id[i] for i in set(before) | set(self.similar)
+                     if before.get(i) != self.similar.get(i) and i in by_id}
+        if meta_changed:
+            previous = self.fingerprints
+            generated = self._generated(files, config)
+            nav = self._nav(files)
+            self.fingerprints = self._fingerprint(generated, nav)
+            if self.fingerprints["nav"] != previous.get("nav"):
+                return None
+            for uri, text in generated.items():
+                f = files.get_file_from_path(uri)
+                if f is not None and previous.get(uri) != text:
+                    f.content_string = text
+                    redo.add(uri)
+            redo |= {k.removeprefix("derived:") for k, v in self.fingerprints.items()
+                     if k.startswith("derived:") and previous.get(k) != v}
+        return redo
 
     def _mark_changed(self, files: Files) -> None:
         """Live preview: MkDocs' dirty build re-renders only files it thinks changed. A generated page is
@@ -269,6 +344,8 @@ class KbPlugin(BasePlugin[KbConfig]):
                 markdown = markdown.replace(pages.HOME_MARKER, extra, 1)
             else:
                 markdown += "\n\n" + extra
+        if src in self.fingerprints or extra is not None:  # kb's own generated HTML skips Markdown
+            markdown = self._stash_raw(markdown, page)
         if a is None or not a.has_front_matter or a.is_index:
             return markdown
         assert self.root is not None
@@ -281,8 +358,29 @@ class KbPlugin(BasePlugin[KbConfig]):
                 return "\n".join(lines)
         return header + "\n\n" + markdown
 
+    def _stash_raw(self, markdown: str, page: Any) -> str:
+        """Take the generated page's RAW_OPEN…RAW_CLOSE blocks out of its Markdown, leaving a placeholder
+        paragraph that on_page_content puts them back into (written content never gets this path)."""
+        parts = markdown.split(pages.RAW_OPEN)
+        raw: list[str] = []
+        out = [parts[0]]
+        for part in parts[1:]:
+            block, sep, rest = part.partition(pages.RAW_CLOSE)
+            if not sep:
+                out.append(pages.RAW_OPEN + part)
+                continue
+            out.append(f"\n\nkbraw{len(raw)}x{id(page)}\n\n{rest}")
+            raw.append(block)
+        page.kb_raw = raw
+        return "".join(out)
+
     def on_page_content(self, html: str, page: Any, config: Any, files: Files) -> str:
         """Every page's HTML, its title and its table of contents through the allow-list."""
+        for i, block in enumerate(getattr(page, "kb_raw", None) or []):
+            token = f"kbraw{i}x{id(page)}"
+            html = html.replace(f"<p>{token}</p>", block, 1) if f"<p>{token}</p>" in html else \
+                html.replace(token, block, 1)
+        page.kb_raw = []
         page.title = clean_text(page.title or "")
         stack = list(page.toc or [])
         while stack:
@@ -302,7 +400,12 @@ class KbPlugin(BasePlugin[KbConfig]):
             if not item.is_page and item.title:  # pages are cleaned with their content
                 item.title = clean_text(item.title)
             stack.extend(getattr(item, "children", None) or [])
+        self.nav = nav
         return nav
+
+    def on_env(self, env: Any, config: Any, files: Files) -> Any:
+        self.env = env  # the live preview renders single pages with this build's templates
+        return env
 
     def _similar_block(self, a: Article) -> str:
         by_id = {x.id: x for x in self.published.values()}
