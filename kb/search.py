@@ -21,14 +21,21 @@ import numpy as np
 import tantivy
 
 from kb.embed import Embedder, VectorStore, chunks, embedder_for_store, top_k
-from kb.index import KEYWORD_FIELDS, IndexHandle, IndexInfo, index_stamp, open_current
+from kb.index import (
+    FACET_FIELDS,
+    FACET_SIZE,
+    KEYWORD_FIELDS,
+    IndexHandle,
+    IndexInfo,
+    index_stamp,
+    open_current,
+)
 from kb.publish import audience_of, published
 from kb.ranking import FUSION, MODES, WEIGHTS, Fusion, Plan, Weights, fuse, lexical_plan
 from kb.suggest import Suggestion, match, pinyin_terms
 from kb.text import Analyzer, QueryTerms
 
 FILTER_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
-FACET_FIELDS = ("kind", "category", "subcategory", "country", "owner", "status", "tag")
 #: a query is embedded from at most this many characters (questions are far shorter; kb similar embeds all)
 QUERY_EMBED_CHARS = 160
 #: a pasted ticket is embedded as at most this many chunks (a few thousand characters)
@@ -547,7 +554,7 @@ def _filter_values(filters: Mapping[str, Any] | None, include_internal: bool) ->
 
 def _aggregate(searcher: tantivy.Searcher, query: tantivy.Query, fields: Sequence[str]) -> dict[str, dict[str, int]] | None:
     try:
-        raw = searcher.aggregate(query, {f: {"terms": {"field": f, "size": 200}} for f in fields})
+        raw = searcher.aggregate(query, {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in fields})
     except Exception:  # noqa: BLE001 - facets are an extra; never fail a search on them
         return None
     return {f: {b["key"]: int(b["doc_count"]) for b in raw.get(f, {}).get("buckets", [])} for f in fields}

@@ -13,7 +13,12 @@ Shard format (little endian, varints are LEB128):
     b"KBS2" varint(nkeys) { varint(len) key-utf8 u8(flags) varint(n) [f32 max-impact] ids [impacts] }
 flags: 1 = ids as a bitmap of ceil(N/8) bytes (dense terms), else n varint doc-id deltas;
        2 = impacts present: ceil(n/2) bytes of 4-bit levels q, impact = (q + .5) / 16 * max.
-key = "w:" word | "b:" bigram | "u:" unigram | "f:" filter ("f:kind=case"; no impacts).
+key = "w:" word | "b:" bigram | "u:" unigram.
+
+Facets and filters: `facets.bin` (same format, no impacts) holds one key "f:<field>=<value>" per value of each
+of kb.index.FACET_FIELDS, the value's documents as postings. A filtered search or one that shows facet counts
+downloads it once (~1 byte a document and value); search-as-you-type never does. The runtime counts values
+over the whole result set, disjunctively like kb.search: a chosen field is counted without its own filter.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from typing import Any
 
 from kb import kinds
 from kb.fsutil import swap_dir
+from kb.index import FACET_FIELDS, FACET_SIZE
 from kb.ranking import WEIGHTS, Weights
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.tokenize import STOP_WORDS
 
-FORMAT = 1
+FORMAT = 2  # 2: filter postings moved from the term shards to facets.bin
 CHUNK = 4
 K1, B = 1.2, 0.75
 EXCERPT_CHARS = 400
@@ -46,9 +52,11 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
     "b": [("title_b", "title_b"), ("body_b", "body_b")],
     "u": [("body_u", "body_u")],
 }
+#: fields whose values the manifest lists (the search page's selects before any result arrives)
 FILTERS = ("kind", "country", "category")
 #: where a site build puts the static index (theme/assets/kb/search-ui.js reads it from there)
 SITE_SUBDIR = "search-index"
+FACETS_FILE = "facets.bin"
 
 
 def fnv1a(s: str) -> int:
@@ -136,9 +144,9 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
                         "updated": str(meta.get("updated", "")), "country": meta.get("country", ""),
                         "category": meta.get("category", ""),
                         "excerpt": _excerpt(summary, str(stored.get("body", "")), text)})
-        for name in FILTERS:
-            value = stored["kind"] if name == "kind" else meta.get(name)
-            if value:
+        keywords = d.keywords()  # the values the server index holds (tags in canonical form)
+        for name in FACET_FIELDS:
+            for value in dict.fromkeys(keywords.get(name, ())):
                 filters[f"f:{name}={value}"].append(i)
     n = len(display)
     # BM25 per field, as Tantivy: idf = ln(1 + (N - df + .5) / (df + .5)), tf norm with the field's avgdl
@@ -160,10 +168,10 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
                     key = f"{prefix}:{t}"
                     row = impacts[key]
                     row[doc] = row.get(doc, 0.0) + boost * idf[t] * k * (K1 + 1) / (k + norm)
-    total = sum(len(r) for r in impacts.values()) + sum(len(v) for v in filters.values())
+    total = sum(len(r) for r in impacts.values())
     nshards = _shard_count(total)
     shards: dict[int, list[str]] = defaultdict(list)
-    for key in [*impacts, *filters]:
+    for key in impacts:
         shards[fnv1a(key[2:]) % nshards].append(key)
     tmp = out_dir.with_name(f".{out_dir.name}.new-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -175,9 +183,15 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         buf = bytearray(b"KBS2")
         _varint(len(keys), buf)
         for key in sorted(keys):
-            _write_key(buf, key, filters[key] if key.startswith("f:") else impacts[key], n)
+            _write_key(buf, key, impacts[key], n)
         (tmp / "s" / f"{sid:x}.bin").write_bytes(bytes(buf))
         shard_bytes += len(buf)
+    buf = bytearray(b"KBS2")
+    _varint(len(filters), buf)
+    for key in sorted(filters):
+        _write_key(buf, key, filters[key], n)
+    (tmp / FACETS_FILE).write_bytes(bytes(buf))
+    facet_bytes = len(buf)
     doc_bytes = 0
     for c in range(0, n, CHUNK):
         data = json.dumps(display[c:c + CHUNK], ensure_ascii=False, separators=(",", ":")).encode()
@@ -193,13 +207,16 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         "kinds": kinds.LABELS,
         "filters": {name: sorted({k.split("=", 1)[1] for k in filters if k.startswith(f"f:{name}=")})
                     for name in FILTERS},
+        # what the runtime counts and how (kb.index, the same numbers kb.search uses)
+        "facets": {"file": FACETS_FILE, "fields": list(FACET_FIELDS), "size": FACET_SIZE},
     }
     mdata = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode()
     (tmp / "manifest.json").write_bytes(mdata)
     swap_dir(tmp, out_dir)
     return {"docs": n, "shards": nshards, "manifest_bytes": len(mdata), "shard_bytes": shard_bytes,
-            "doc_bytes": doc_bytes, "total_bytes": len(mdata) + shard_bytes + doc_bytes,
-            "keys": len(impacts) + len(filters), "postings": total, "seconds": round(time.perf_counter() - t0, 2)}
+            "doc_bytes": doc_bytes, "facet_bytes": facet_bytes,
+            "total_bytes": len(mdata) + shard_bytes + doc_bytes + facet_bytes,
+            "keys": len(impacts) + len(filters), "postings": total + sum(len(v) for v in filters.values()), "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def write_site_index(articles: Iterable[Any], root: Any, site_dir: Path | str,

@@ -502,3 +502,150 @@ def test_invalid_token_shows_a_notice_not_public_results(page: Any, public_site:
         page.wait_for_selector(".kb-page__results .kb-hit")
     finally:
         s.stop()
+
+
+# -- static mode: facet counts as the server counts them -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def public_static_server(public_site: Built) -> Iterator[Server]:
+    """The public build `api_server` serves, on a plain static server: the site searches its static index."""
+    s = Server([sys.executable, "-m", "http.server", "{port}", "-b", "127.0.0.1", "-d", str(public_site.site)], "")
+    yield s
+    s.stop()
+
+
+UI_FACETS = ("kind", "country", "category", "tag")  # the search page's selects (search-ui.js FILTERS)
+
+
+def shown_counts(page: Any) -> dict[str, dict[str, int]]:
+    """Each select's values with the count its option shows ("已解决案例（5）"); -1 for a value shown without one."""
+    return {name: page.eval_on_selector_all(
+        f"select[name={name}] option",
+        "os => Object.fromEntries(os.filter(o => o.value).map(o => [o.value, "
+        "Number((o.textContent.match(/（(\\d+)）$/) || [0, -1])[1])]))") for name in UI_FACETS}
+
+
+def api_answer(api: Server, q: str, filters: dict[str, str]) -> dict[str, Any]:
+    # the static index is lexical: ask the server for its lexical answer (hybrid adds semantic neighbours)
+    params = {**({"q": q} if q else {}), **filters, "mode": "lexical", "log": "false"}
+    r = httpx.get(api.url + "api/search", params=params, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def static_page(page: Any, server: Server, q: str, filters: dict[str, str]) -> int:
+    """Open the search page in static mode; returns the total it shows."""
+    from urllib.parse import urlencode
+
+    page.goto(server.url + "search/?" + urlencode({**({"q": q} if q else {}), **filters}))
+    page.wait_for_function("document.querySelector('.kb-page__status').textContent.includes('条结果')")
+    status = page.inner_text(".kb-page__status")
+    assert "离线索引" in status
+    import re
+
+    return int(re.search(r"共 (\d+) 条结果", status).group(1))
+
+
+FACET_QUERIES = [
+    ("回填率", {}),
+    ("回填率", {"kind": "case"}),           # the chosen kind still offers the others, with their counts
+    ("", {"kind": "senderid"}),             # filter-only browsing
+    ("DELIVRD", {}),
+    ("盗刷 验证码", {"kind": "manual"}),
+    ("Sender ID", {"tag": "Sender ID", "kind": "senderid"}),
+    ("余额", {"category": "客户问题"}),
+]
+
+
+@pytest.mark.parametrize(("q", "filters"), FACET_QUERIES)
+def test_static_facet_counts_equal_the_api(page: Any, public_static_server: Server, api_server: Server,
+                                           q: str, filters: dict[str, str]) -> None:
+    want = api_answer(api_server, q, filters)
+    total = static_page(page, public_static_server, q, filters)
+    assert total == want["total"] > 0
+    shown = shown_counts(page)
+    for name in UI_FACETS:
+        assert shown[name] == want["facets"][name], (name, q, filters)
+    hits = page.eval_on_selector_all(".kb-page__results .kb-hit", "as => as.map(a => a.getAttribute('href'))")
+    assert len(hits) == min(10, want["total"])
+    assert page.console_errors == []
+
+
+def test_static_facets_are_disjunctive_after_choosing_a_value(page: Any, public_static_server: Server,
+                                                             api_server: Server) -> None:
+    static_page(page, public_static_server, "回填率", {})
+    before = shown_counts(page)["kind"]
+    assert len(before) > 1 and all(n > 0 for n in before.values())
+    page.select_option("select[name=kind]", "case")
+    page.wait_for_function("location.search.includes('kind=case')")
+    page.wait_for_function("[...document.querySelectorAll('.kb-page__results .kb-hit')].every(a => a.dataset.kind === 'case')")
+    page.wait_for_function(f"document.querySelector('.kb-page__status').textContent.includes('共 {before['case']} 条结果')")
+    after = shown_counts(page)
+    assert after["kind"] == before  # the other kinds keep their counts
+    assert after == {k: v for k, v in api_answer(api_server, "回填率", {"kind": "case"})["facets"].items() if k in UI_FACETS}
+    assert page.eval_on_selector("select[name=kind]", "s => s.value") == "case"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-facets-static.png"), full_page=True)
+    assert page.console_errors == []
+
+
+def test_static_search_page_offers_every_value_before_a_search(page: Any, public_static_server: Server,
+                                                              api_server: Server) -> None:
+    page.goto(public_static_server.url + "search/")
+    page.wait_for_function("document.querySelectorAll('select[name=tag] option').length > 1")
+    shown = shown_counts(page)
+    kinds = api_answer(api_server, "", {"kind": "case"})["facets"]["kind"]  # disjunctive: every kind's count
+    assert shown["kind"] == kinds
+    assert all(n > 0 for field in UI_FACETS for n in shown[field].values())
+    page.select_option("select[name=tag]", next(iter(shown["tag"])))
+    page.wait_for_function("location.search.includes('tag=')")
+    page.wait_for_selector(".kb-page__results .kb-hit")
+
+
+def test_static_mode_keeps_the_search_ui_behaviours(page: Any, public_static_server: Server) -> None:
+    """IME composition, long pasted text and highlights on a static build (the API-mode tests above)."""
+    shards: list[str] = []
+    page.on("request", lambda r: shards.append(r.url) if "/search-index/" in r.url else None)
+    page.goto(public_static_server.url + "tags/")
+    page.click(".kb-search__input")
+    page.evaluate("""async () => {
+      const el = document.querySelector('.kb-search__input');
+      el.dispatchEvent(new CompositionEvent('compositionstart', { data: '' }));
+      for (const step of ['y', 'yi', 'yin', "yin'n", "yin'ni"]) {
+        el.value = step;
+        el.dispatchEvent(new InputEvent('input', { data: step, isComposing: true, inputType: 'insertCompositionText' }));
+        await new Promise((r) => setTimeout(r, 120));
+      }
+    }""")
+    time.sleep(0.4)
+    assert not [u for u in shards if "/s/" in u]  # nothing looked up while composing
+    page.evaluate("""() => {
+      const el = document.querySelector('.kb-search__input');
+      el.value = '回填率';
+      el.dispatchEvent(new CompositionEvent('compositionend', { data: '回填率' }));
+      el.dispatchEvent(new InputEvent('input', { data: '回填率', isComposing: false, inputType: 'insertFromComposition' }));
+    }""")
+    page.wait_for_selector(".kb-search__results .kb-hit")
+    marks = page.eval_on_selector_all(".kb-search__results mark", "ms => ms.map(m => m.textContent)")
+    assert marks and all(m in ("回填率", "回填") for m in marks), marks  # the query's words, nothing else
+    assert not [u for u in shards if u.endswith("facets.bin")]  # search-as-you-type never downloads the facets
+    page.keyboard.press("Escape")
+    page.keyboard.press("s")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    time.sleep(0.5)
+    assert page.url.endswith("/tags/")  # no stale selection after Esc
+    page.fill(".kb-search__input", TICKET)
+    page.wait_for_selector(".kb-search__results .kb-notice")
+    assert "没有找到" not in page.inner_text(".kb-search__results")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".kb-page__results .kb-hit", timeout=20000)
+    assert "离线索引" in page.inner_text(".kb-page__status")
+    assert "没有找到" not in page.inner_text(".kb-page__results")
+    marks = page.eval_on_selector_all(".kb-page__results mark", "ms => ms.map(m => m.textContent)")
+    assert marks and all(len(m) > 1 for m in marks)  # words, not single characters all over
+    assert "（" in page.inner_text("select[name=kind]")  # the pasted text's results are counted too
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search-long-paste-static.png"), full_page=True)
+    assert page.console_errors == []

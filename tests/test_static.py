@@ -95,3 +95,45 @@ def test_public_static_index_never_returns_internal_articles(public_site: Built)
                                                   ["盗刷", "通道", "原厂", "DELIVRD", "案例", "客户"]])
     for r in res:
         assert not internal & set(r["ids"])
+
+
+#: (query, filters): queries whose words the static segmentation finds as the server's analyzer does
+FACET_CASES = [
+    ("回填率", {}), ("回填率", {"kind": ["case"]}), ("", {"kind": ["senderid"]}), ("DELIVRD", {}),
+    ("盗刷 验证码", {"kind": ["manual", "case"]}), ("短链接 被拦截", {"category": ["技术问题"]}),
+    ("Sender ID", {"tag": ["Sender ID"], "country": ["ID", "IN"]}), ("", {"tag": ["余额"]}),
+]
+
+
+def test_facet_counts_are_the_servers_over_the_whole_result_set(internal_site: Built) -> None:
+    from kb.search import Searcher
+
+    s = Searcher(internal_site.index)
+    res = run(internal_site.site / "search-index", [{"q": q, "filters": f, "facets": True, "limit": 3}
+                                                    for q, f in FACET_CASES])
+    for (q, f), r in zip(FACET_CASES, res, strict=True):
+        want = s.search(q, filters=f, include_internal=True, mode="lexical", limit=3)
+        assert r["total"] == want.total > 0, (q, f)
+        assert r["facets"] == want.facets, (q, f)  # every field, every value; not just the 3 hits shown
+        assert sum(r["facets"]["kind"].values()) >= r["total"] > len(r["ids"]) or r["total"] <= 3
+
+
+def test_a_chosen_facet_keeps_counting_its_other_values(internal_site: Built) -> None:
+    plain, chosen, both = run(internal_site.site / "search-index", [
+        {"q": "回填率", "facets": True},
+        {"q": "回填率", "facets": True, "filters": {"kind": ["case"]}},
+        {"q": "回填率", "facets": True, "filters": {"kind": ["case"], "category": ["技术问题"]}},
+    ])
+    assert len(plain["facets"]["kind"]) > 1
+    assert chosen["facets"]["kind"] == plain["facets"]["kind"]  # disjunctive: its own filter left out
+    assert chosen["total"] == plain["facets"]["kind"]["case"]
+    assert chosen["facets"]["tag"] != plain["facets"]["tag"]  # the other fields count the chosen kind only
+    assert both["facets"]["category"] == chosen["facets"]["category"]
+    assert both["total"] == chosen["facets"]["category"]["技术问题"]
+
+
+def test_search_as_you_type_never_downloads_the_facets(internal_site: Built) -> None:
+    index = internal_site.site / "search-index"
+    typed, page = run(index, [{"q": "回填率"}, {"q": "回填率", "facets": True}])
+    assert typed["facets"] is None
+    assert page["bytes"] - typed["bytes"] == (index / "facets.bin").stat().st_size

@@ -1,6 +1,6 @@
 // Test driver: run the static search runtime (theme/assets/kb/search-core.js) under node.
-//   node tests/js/run_queries.mjs INDEX_DIR < [{"q": "...", "filters": {...}, "limit": 10}, ...]
-// prints a JSON list of {total, ids, snippets, bytes}; also exposes analysis helpers with {"fn": ...}.
+//   node tests/js/run_queries.mjs INDEX_DIR < [{"q": "...", "filters": {...}, "limit": 10, "facets": true}, ...]
+// prints a JSON list of {total, ids, snippets, kinds, bytes, facets}; also exposes analysis helpers with {"fn": ...}.
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { StaticIndex, normalize, splitRuns, bigrams, highlight } from '../../theme/assets/kb/search-core.js';
@@ -18,8 +18,9 @@ for (const item of input) {
   if (item.fn === 'bigrams') { out.push(bigrams(item.arg)); continue; }
   if (item.fn === 'highlight') { out.push(highlight(item.arg, item.words, item.grams)); continue; }
   const idx = new StaticIndex('', { load });
-  const res = await idx.search(item.q, { limit: item.limit || 10, page: item.page || 1, filters: item.filters || {} });
+  const res = await idx.search(item.q, { limit: item.limit || 10, page: item.page || 1, filters: item.filters || {},
+    facets: Boolean(item.facets) });
   out.push({ total: res.total, ids: res.hits.map((h) => h.id), snippets: res.hits.map((h) => h.snippet),
-    kinds: res.hits.map((h) => h.kind), bytes: idx.bytes });
+    kinds: res.hits.map((h) => h.kind), bytes: idx.bytes, facets: res.facets ?? null });
 }
 process.stdout.write(JSON.stringify(out));

@@ -3,7 +3,8 @@
 //
 //   const idx = new StaticIndex(baseUrl)                      // browser: fetch(baseUrl + path)
 //   const idx = new StaticIndex('', { load: p => readFile(dir + p) })   // node
-//   const res = await idx.search('印尼 回填率', { limit: 10, page: 1, filters: { kind: ['case'] } })
+//   const res = await idx.search('印尼 回填率', { limit: 10, page: 1, filters: { kind: ['case'] }, facets: true })
+//   res.facets: { kind: { case: 12, manual: 3 }, ... } over the whole result set, as /api/search counts them
 //
 // Query analysis mirrors kb.text: NFKC + lower case, CJK runs / Latin tokens, stop words, words,
 // character bigrams, unigrams and glossary synonyms. CJK words are found without a dictionary: every
@@ -215,6 +216,7 @@ export class StaticIndex {
     });
     this.shards = new Map();
     this.chunks = new Map();
+    this._facetData = null;
     this.bytes = 0;
     this._manifest = null;
   }
@@ -244,6 +246,26 @@ export class StaticIndex {
     return this.shards.get(id);
   }
 
+  // facets.bin (kb/static_index.py): field -> Map of value -> doc ids, fetched once, on the first search that
+  // filters or counts facets
+  async facetData() {
+    if (!this._facetData) {
+      this._facetData = this.manifest().then(async (m) => {
+        const out = new Map();
+        if (!m.facets) return out;
+        for (const [key, p] of parseShard(await this._get(m.facets.file), m.docs)) {
+          const eq = key.indexOf('=');
+          const field = key.slice(2, eq);
+          if (!out.has(field)) out.set(field, new Map());
+          out.get(field).set(key.slice(eq + 1), p.ids);
+        }
+        return out;
+      });
+      this._facetData.catch(() => { this._facetData = null; }); // a failed download is tried again next time
+    }
+    return this._facetData;
+  }
+
   // bare strings -> Map of "prefix:string" -> postings, fetching each needed shard once
   async lookup(strings) {
     const m = await this.manifest();
@@ -257,7 +279,7 @@ export class StaticIndex {
     await Promise.all([...byShard].map(async ([id, list]) => {
       const shard = await this._shard(id);
       for (const s of list) {
-        for (const p of ['w:', 'b:', 'u:', 'f:']) {
+        for (const p of ['w:', 'b:', 'u:']) {
           const hit = shard.get(p + s);
           if (hit) found.set(p + s, hit);
         }
@@ -344,16 +366,20 @@ export class StaticIndex {
     return { words: [...new Set(words)], grams, unis: [...new Set(unis)], synonyms, postings };
   }
 
-  async search(query, { limit = 10, page = 1, filters = {} } = {}) {
+  // `facets`: also count the values of each facet field (the manifest's `facets.fields`) over every matching
+  // document, a chosen field without its own filter (disjunctive, as kb.search does). A blank query lists
+  // every document that passes the filters (filter-only browsing).
+  async search(query, { limit = 10, page = 1, filters = {}, facets = false } = {}) {
     const t0 = (globalThis.performance || Date).now();
     const m = await this.manifest();
     const q = await this.analyze(query);
     const score = new Float64Array(m.docs);
     const matched = new Uint8Array(m.docs); // single characters only re-rank, as on the server
-    const add = (key, weight, counts = true) => {
+    const add = (key, weight, counts = true, only = null) => {
       const p = q.postings.get(key);
       if (!p || !p.imp) return;
       for (let j = 0; j < p.ids.length; j++) {
+        if (only && !only.has(p.ids[j])) continue;
         score[p.ids[j]] += p.imp[j] * weight;
         if (counts) matched[p.ids[j]] = 1;
       }
@@ -368,28 +394,35 @@ export class StaticIndex {
     for (const u of q.unis) add('u:' + u, 1, false);
     for (const s of q.synonyms) {
       if (q.words.includes(s.join('')) || (s.length === 1 && q.words.includes(s[0]))) continue;
-      for (const t of s) add('w:' + t, (weights.synonym ?? 1) / s.length);
-    }
-    let allowed = null;
-    const active = Object.entries(filters).filter(([, v]) => v && (Array.isArray(v) ? v.length : true));
-    if (active.length) {
-      const keys = active.flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`));
-      const fp = await this.lookup(keys);
-      for (const [k, v] of active) {
-        const set = new Set();
-        for (const x of Array.isArray(v) ? v : [v]) {
-          const p = fp.get(`f:${k}=${x}`);
-          if (p) for (const id of p.ids) set.add(id);
-        }
-        allowed = allowed ? new Set([...allowed].filter((id) => set.has(id))) : set;
+      // a synonym of several words is a phrase on the server: only documents with all of its words match it
+      let only = null;
+      for (const t of s.length > 1 ? s : []) {
+        const ids = q.postings.get('w:' + t)?.ids || [];
+        only = new Set(only ? ids.filter((id) => only.has(id)) : ids);
       }
+      for (const t of s) add('w:' + t, (weights.synonym ?? 1) / s.length, true, only);
     }
+    // filters: one mask a field (values OR-ed), fields AND-ed
+    const active = Object.entries(filters)
+      .map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).filter((x) => x !== '' && x != null).map(String)])
+      .filter(([, v]) => v.length);
+    const data = active.length || facets ? await this.facetData() : null;
+    const masks = new Map();
+    for (const [k, values] of active) {
+      const mask = new Uint8Array(m.docs);
+      for (const x of values) for (const id of data.get(k)?.get(x) || []) mask[id] = 1;
+      masks.set(k, mask);
+    }
+    const browsing = !String(query ?? '').trim(); // filters only: list them all
+    const base = browsing ? new Uint8Array(m.docs).fill(1) : matched;
+    const passes = (i, except = null) => {
+      for (const [k, mask] of masks) if (k !== except && !mask[i]) return false;
+      return true;
+    };
     const ranked = [];
-    const browsing = !q.words.length && !q.grams.length && !q.unis.length && allowed; // filters only: list them all
-    for (let i = 0; i < score.length; i++) {
-      if ((matched[i] || browsing) && (!allowed || allowed.has(i))) ranked.push(i);
-    }
+    for (let i = 0; i < m.docs; i++) if (base[i] && passes(i)) ranked.push(i);
     ranked.sort((a, b) => score[b] - score[a] || a - b);
+    const counts = facets ? this._count(data, m, base, ranked, masks, passes) : null;
     const start = (page - 1) * limit;
     const ids = ranked.slice(start, start + limit);
     const docs = await this.docs(ids);
@@ -399,8 +432,33 @@ export class StaticIndex {
       snippet: snippet(docs[k].excerpt || '', q.words, q.grams, 110),
       titleHtml: highlight(docs[k].title || '', markTerms(q.words, q.grams).words, markTerms(q.words, q.grams).grams),
     }));
-    return { query, total: ranked.length, hits, page, limit,
+    return { query, total: ranked.length, hits, page, limit, ...(counts ? { facets: counts } : {}),
       took_ms: Math.round(((globalThis.performance || Date).now() - t0) * 100) / 100 };
+  }
+
+  // Counts per value of each facet field: over the result set, or for a field with a chosen value over the
+  // documents every other filter lets through; the `size` most frequent values, zero counts left out.
+  _count(data, m, base, ranked, masks, passes) {
+    const spec = m.facets || { fields: [], size: 0 };
+    const inResults = new Uint8Array(m.docs);
+    for (const id of ranked) inResults[id] = 1;
+    const out = {};
+    for (const field of spec.fields) {
+      let set = inResults;
+      if (masks.has(field)) {
+        set = new Uint8Array(m.docs);
+        for (let i = 0; i < m.docs; i++) if (base[i] && passes(i, field)) set[i] = 1;
+      }
+      const row = [];
+      for (const [value, ids] of data.get(field) || []) {
+        let n = 0;
+        for (const id of ids) n += set[id];
+        if (n) row.push([value, n]);
+      }
+      row.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      out[field] = Object.fromEntries(row.slice(0, spec.size || row.length));
+    }
+    return out;
   }
 
   async docs(ids) {

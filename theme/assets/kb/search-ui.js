@@ -5,7 +5,7 @@ import { StaticIndex } from './search-core.js';
 
 const cfg = window.kbConfig || { base: '.', api: '' };
 const root = new URL((cfg.base || '.').replace(/\/?$/, '/'), location.href);
-const FILTERS = { kind: '类型', country: '国家', category: '案例分类' };
+const FILTERS = { kind: '类型', country: '国家', category: '案例分类', tag: '标签' };
 const SUGGEST = ['回填率', 'Sender ID 申请', 'DELIVRD', '子账号', '余额', '短链接'];
 const COUNTRIES = cfg.countries || {}; // ISO code -> Chinese name, written by the build
 //: longer than this, the header box does not search as you type: a pasted ticket is searched on Enter
@@ -97,10 +97,10 @@ export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets 
     } catch { /* fall back to the static index */ }
   }
   const idx = getStatic();
-  const res = await idx.search(q, { limit, page, filters: Object.fromEntries(
+  const res = await idx.search(q, { limit, page, facets, filters: Object.fromEntries(
     Object.entries(filters).filter(([, v]) => v).map(([k, v]) => [k, [v]])) });
   // the manifest says how the static index ranks ("lexical": keyword matching only, no semantic retrieval)
-  return { ...res, facets: null, mode: 'static', retrieval: (await idx.manifest()).retrieval || 'lexical',
+  return { ...res, facets: res.facets || null, mode: 'static', retrieval: (await idx.manifest()).retrieval || 'lexical',
     notice: q.length > LONG_QUERY ? '离线索引按文本中最有区分度的词查找；服务端搜索（kb serve）能按整段文字找相似案例。' : '' };
 }
 
@@ -323,7 +323,12 @@ async function mountPage() {
     const q = params.get('q') || '';
     const page = Math.max(1, Number(params.get('page') || 1));
     const filters = Object.fromEntries(Object.keys(FILTERS).map((k) => [k, params.get(k) || '']));
-    if (!q.trim() && !Object.values(filters).some(Boolean)) { status.textContent = '输入关键词开始搜索，或只选筛选条件浏览。'; return; }
+    if (!q.trim() && !Object.values(filters).some(Boolean)) {
+      status.textContent = '输入关键词开始搜索，或只选筛选条件浏览。';
+      // static hosting: the filters offer every value with its count over the whole index
+      if (!(await detectApi())) getStatic().search('', { limit: 0, facets: true }).then((r) => fill(r.facets), () => {});
+      return;
+    }
     status.textContent = '搜索中…';
     const res = await runSearch(q, { limit: 10, page, filters });
     if (res.facets) fill(res.facets);
