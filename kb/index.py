@@ -46,7 +46,7 @@ TEXT_FIELDS = ("title_w", "title_b", "head_w", "body_w", "body_b", "body_u")
 PHRASE_FIELDS = ("title_w", "body_w")
 #: exact-match fields used by filters and facets
 KEYWORD_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
-#: the keyword fields searches count values of (kb.search over the index, the static index's facets.bin in the
+#: the keyword fields searches count values of (kb.search over the index, the static index's f/<field>.bin in the
 #: browser), and how many values of each a result lists at most (the most frequent first)
 FACET_FIELDS = ("kind", "category", "subcategory", "country", "owner", "status", "tag")
 FACET_SIZE = 200

@@ -15,10 +15,11 @@ flags: 1 = ids as a bitmap of ceil(N/8) bytes (dense terms), else n varint doc-i
        2 = impacts present: ceil(n/2) bytes of 4-bit levels q, impact = (q + .5) / 16 * max.
 key = "w:" word | "b:" bigram | "u:" unigram.
 
-Facets and filters: `facets.bin` (same format, no impacts) holds one key "f:<field>=<value>" per value of each
-of kb.index.FACET_FIELDS, the value's documents as postings. A filtered search or one that shows facet counts
-downloads it once (~1 byte a document and value); search-as-you-type never does. The runtime counts values
-over the whole result set, disjunctively like kb.search: a chosen field is counted without its own filter.
+Facets and filters: `f/<field>.bin` (same format, no impacts), one file for each of kb.index.FACET_FIELDS, holds
+one key "f:<field>=<value>" per value, the value's documents as postings (~1 byte a document and value). A search
+downloads the files of the fields it filters or counts, once; search-as-you-type never does, and the search page
+asks for its counts after showing the results. The runtime counts values over the whole result set,
+disjunctively like kb.search: a chosen field is counted without its own filter.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from kb.ranking import WEIGHTS, Weights
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.tokenize import STOP_WORDS
 
-FORMAT = 2  # 2: filter postings moved from the term shards to facets.bin
+FORMAT = 2  # 2: filter postings moved from the term shards to f/<field>.bin
 CHUNK = 4
 K1, B = 1.2, 0.75
 EXCERPT_CHARS = 400
@@ -56,7 +57,7 @@ GROUPS: dict[str, list[tuple[str, str]]] = {
 FILTERS = ("kind", "country", "category")
 #: where a site build puts the static index (theme/assets/kb/search-ui.js reads it from there)
 SITE_SUBDIR = "search-index"
-FACETS_FILE = "facets.bin"
+FACETS_DIR = "f"
 
 
 def fnv1a(s: str) -> int:
@@ -186,12 +187,16 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
             _write_key(buf, key, impacts[key], n)
         (tmp / "s" / f"{sid:x}.bin").write_bytes(bytes(buf))
         shard_bytes += len(buf)
-    buf = bytearray(b"KBS2")
-    _varint(len(filters), buf)
-    for key in sorted(filters):
-        _write_key(buf, key, filters[key], n)
-    (tmp / FACETS_FILE).write_bytes(bytes(buf))
-    facet_bytes = len(buf)
+    (tmp / FACETS_DIR).mkdir()
+    facet_bytes = 0
+    for name in FACET_FIELDS:  # every field has its file, so a lookup never 404s
+        keys = sorted(k for k in filters if k.startswith(f"f:{name}="))
+        buf = bytearray(b"KBS2")
+        _varint(len(keys), buf)
+        for key in keys:
+            _write_key(buf, key, filters[key], n)
+        (tmp / FACETS_DIR / f"{name}.bin").write_bytes(bytes(buf))
+        facet_bytes += len(buf)
     doc_bytes = 0
     for c in range(0, n, CHUNK):
         data = json.dumps(display[c:c + CHUNK], ensure_ascii=False, separators=(",", ":")).encode()
@@ -208,7 +213,7 @@ def write_static_index(docs: Iterable[Any], out_dir: Path | str, analyzer: Analy
         "filters": {name: sorted({k.split("=", 1)[1] for k in filters if k.startswith(f"f:{name}=")})
                     for name in FILTERS},
         # what the runtime counts and how (kb.index, the same numbers kb.search uses)
-        "facets": {"file": FACETS_FILE, "fields": list(FACET_FIELDS), "size": FACET_SIZE},
+        "facets": {"dir": f"{FACETS_DIR}/", "fields": list(FACET_FIELDS), "size": FACET_SIZE},
     }
     mdata = json.dumps(manifest, ensure_ascii=False, separators=(",", ":")).encode()
     (tmp / "manifest.json").write_bytes(mdata)

@@ -2,7 +2,8 @@
 //   node scripts/static_batch.mjs INDEX_DIR QUERIES.jsonl [LIMIT] > results.jsonl
 // Each input line has "query_id" (or "id") and "query" (or "text"); each output line is
 // {"query_id", "hits": [{"id", "score"}], "bytes", "page_bytes"} where bytes is what this query downloaded cold
-// as search-as-you-type asks it (no facets), page_bytes the same query on the search page (with facet counts).
+// as search-as-you-type asks it (no facets), page_bytes the same query with the counts of every facet field
+// (the search page asks for the counts of its own filters only, after showing the results).
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createReadStream } from 'node:fs';

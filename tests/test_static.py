@@ -132,8 +132,10 @@ def test_a_chosen_facet_keeps_counting_its_other_values(internal_site: Built) ->
     assert both["total"] == chosen["facets"]["category"]["技术问题"]
 
 
-def test_search_as_you_type_never_downloads_the_facets(internal_site: Built) -> None:
+def test_search_as_you_type_never_downloads_the_facet_postings(internal_site: Built) -> None:
     index = internal_site.site / "search-index"
-    typed, page = run(index, [{"q": "回填率"}, {"q": "回填率", "facets": True}])
+    typed, page, kinds = run(index, [{"q": "回填率"}, {"q": "回填率", "facets": True}, {"q": "回填率", "facets": ["kind"]}])
     assert typed["facets"] is None
-    assert page["bytes"] - typed["bytes"] == (index / "facets.bin").stat().st_size
+    assert page["bytes"] - typed["bytes"] == sum(p.stat().st_size for p in (index / "f").glob("*.bin"))
+    assert kinds["bytes"] - typed["bytes"] == (index / "f/kind.bin").stat().st_size  # only what it counts
+    assert kinds["facets"] == {"kind": page["facets"]["kind"]}

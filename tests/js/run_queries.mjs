@@ -19,7 +19,7 @@ for (const item of input) {
   if (item.fn === 'highlight') { out.push(highlight(item.arg, item.words, item.grams)); continue; }
   const idx = new StaticIndex('', { load });
   const res = await idx.search(item.q, { limit: item.limit || 10, page: item.page || 1, filters: item.filters || {},
-    facets: Boolean(item.facets) });
+    facets: item.facets || false });
   out.push({ total: res.total, ids: res.hits.map((h) => h.id), snippets: res.hits.map((h) => h.snippet),
     kinds: res.hits.map((h) => h.kind), bytes: idx.bytes, facets: res.facets ?? null });
 }

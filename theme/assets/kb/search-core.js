@@ -3,8 +3,9 @@
 //
 //   const idx = new StaticIndex(baseUrl)                      // browser: fetch(baseUrl + path)
 //   const idx = new StaticIndex('', { load: p => readFile(dir + p) })   // node
-//   const res = await idx.search('印尼 回填率', { limit: 10, page: 1, filters: { kind: ['case'] }, facets: true })
-//   res.facets: { kind: { case: 12, manual: 3 }, ... } over the whole result set, as /api/search counts them
+//   const res = await idx.search('印尼 回填率', { limit: 10, page: 1, filters: { kind: ['case'] }, facets: ['kind'] })
+//   res.facets: { kind: { case: 12, manual: 3 } } over the whole result set, as /api/search counts them
+//   (facets: true counts every field the manifest lists)
 //
 // Query analysis mirrors kb.text: NFKC + lower case, CJK runs / Latin tokens, stop words, words,
 // character bigrams, unigrams and glossary synonyms. CJK words are found without a dictionary: every
@@ -216,7 +217,7 @@ export class StaticIndex {
     });
     this.shards = new Map();
     this.chunks = new Map();
-    this._facetData = null;
+    this._facetFields = new Map();
     this.bytes = 0;
     this._manifest = null;
   }
@@ -246,24 +247,26 @@ export class StaticIndex {
     return this.shards.get(id);
   }
 
-  // facets.bin (kb/static_index.py): field -> Map of value -> doc ids, fetched once, on the first search that
-  // filters or counts facets
-  async facetData() {
-    if (!this._facetData) {
-      this._facetData = this.manifest().then(async (m) => {
-        const out = new Map();
-        if (!m.facets) return out;
-        for (const [key, p] of parseShard(await this._get(m.facets.file), m.docs)) {
-          const eq = key.indexOf('=');
-          const field = key.slice(2, eq);
-          if (!out.has(field)) out.set(field, new Map());
-          out.get(field).set(key.slice(eq + 1), p.ids);
-        }
-        return out;
-      });
-      this._facetData.catch(() => { this._facetData = null; }); // a failed download is tried again next time
-    }
-    return this._facetData;
+  // f/<field>.bin (kb/static_index.py): field -> Map of value -> doc ids, each field's file fetched once, by the
+  // first search that filters or counts that field
+  async facetData(fields) {
+    const m = await this.manifest();
+    const known = new Set(m.facets?.fields || []);
+    const out = new Map();
+    await Promise.all([...new Set(fields)].map(async (field) => {
+      if (!known.has(field)) { out.set(field, new Map()); return; }
+      if (!this._facetFields.has(field)) {
+        const p = this._get(`${m.facets.dir}${field}.bin`).then((b) => {
+          const values = new Map();
+          for (const [key, x] of parseShard(b, m.docs)) values.set(key.slice(key.indexOf('=') + 1), x.ids);
+          return values;
+        });
+        p.catch(() => this._facetFields.delete(field)); // a failed download is tried again next time
+        this._facetFields.set(field, p);
+      }
+      out.set(field, await this._facetFields.get(field));
+    }));
+    return out;
   }
 
   // bare strings -> Map of "prefix:string" -> postings, fetching each needed shard once
@@ -366,9 +369,9 @@ export class StaticIndex {
     return { words: [...new Set(words)], grams, unis: [...new Set(unis)], synonyms, postings };
   }
 
-  // `facets`: also count the values of each facet field (the manifest's `facets.fields`) over every matching
-  // document, a chosen field without its own filter (disjunctive, as kb.search does). A blank query lists
-  // every document that passes the filters (filter-only browsing).
+  // `facets`: also count the values of these fields (true: every field of the manifest's `facets.fields`) over
+  // every matching document, a chosen field without its own filter (disjunctive, as kb.search does). A blank
+  // query lists every document that passes the filters (filter-only browsing).
   async search(query, { limit = 10, page = 1, filters = {}, facets = false } = {}) {
     const t0 = (globalThis.performance || Date).now();
     const m = await this.manifest();
@@ -406,7 +409,8 @@ export class StaticIndex {
     const active = Object.entries(filters)
       .map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).filter((x) => x !== '' && x != null).map(String)])
       .filter(([, v]) => v.length);
-    const data = active.length || facets ? await this.facetData() : null;
+    const counted = !facets ? [] : facets === true ? (m.facets?.fields || []) : facets;
+    const data = await this.facetData([...active.map(([k]) => k), ...counted]);
     const masks = new Map();
     for (const [k, values] of active) {
       const mask = new Uint8Array(m.docs);
@@ -422,7 +426,7 @@ export class StaticIndex {
     const ranked = [];
     for (let i = 0; i < m.docs; i++) if (base[i] && passes(i)) ranked.push(i);
     ranked.sort((a, b) => score[b] - score[a] || a - b);
-    const counts = facets ? this._count(data, m, base, ranked, masks, passes) : null;
+    const counts = facets ? this._count(counted, data, m, base, ranked, masks, passes) : null;
     const start = (page - 1) * limit;
     const ids = ranked.slice(start, start + limit);
     const docs = await this.docs(ids);
@@ -438,12 +442,12 @@ export class StaticIndex {
 
   // Counts per value of each facet field: over the result set, or for a field with a chosen value over the
   // documents every other filter lets through; the `size` most frequent values, zero counts left out.
-  _count(data, m, base, ranked, masks, passes) {
-    const spec = m.facets || { fields: [], size: 0 };
+  _count(fields, data, m, base, ranked, masks, passes) {
+    const size = m.facets?.size || 0;
     const inResults = new Uint8Array(m.docs);
     for (const id of ranked) inResults[id] = 1;
     const out = {};
-    for (const field of spec.fields) {
+    for (const field of fields) {
       let set = inResults;
       if (masks.has(field)) {
         set = new Uint8Array(m.docs);
@@ -456,7 +460,7 @@ export class StaticIndex {
         if (n) row.push([value, n]);
       }
       row.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      out[field] = Object.fromEntries(row.slice(0, spec.size || row.length));
+      out[field] = Object.fromEntries(row.slice(0, size || row.length));
     }
     return out;
   }

@@ -67,8 +67,10 @@ const apiHit = (h) => ({ ...h, titleHtml: null, updated: h.meta?.updated, countr
   category: h.meta?.category });
 
 // One search call for both modes; returns { total, hits, facets, mode, took_ms, error?, code?, notice? }.
-// `log: false` for search-as-you-type: only finished searches count in the query log.
-export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets = true, log = true } = {}) {
+// `log: false` for search-as-you-type: only finished searches count in the query log. With `onFacets`, the
+// static index answers without counts first and hands the counts of the page's filters to onFacets after
+// (their postings are a download of their own; the results never wait for it).
+export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets = true, log = true, onFacets = null } = {}) {
   const api = await detectApi();
   await loadKinds();
   if (api) {
@@ -97,8 +99,12 @@ export async function runSearch(q, { limit = 10, page = 1, filters = {}, facets 
     } catch { /* fall back to the static index */ }
   }
   const idx = getStatic();
-  const res = await idx.search(q, { limit, page, facets, filters: Object.fromEntries(
-    Object.entries(filters).filter(([, v]) => v).map(([k, v]) => [k, [v]])) });
+  const opts = { limit, page, filters: Object.fromEntries(Object.entries(filters).filter(([, v]) => v).map(([k, v]) => [k, [v]])) };
+  const fields = facets ? Object.keys(FILTERS) : false;
+  const res = await idx.search(q, { ...opts, facets: onFacets ? false : fields });
+  if (onFacets && fields) {
+    idx.search(q, { ...opts, limit: 0, facets: fields }).then((r) => onFacets(r.facets), () => {});
+  }
   // the manifest says how the static index ranks ("lexical": keyword matching only, no semantic retrieval)
   return { ...res, facets: res.facets || null, mode: 'static', retrieval: (await idx.manifest()).retrieval || 'lexical',
     notice: q.length > LONG_QUERY ? '离线索引按文本中最有区分度的词查找；服务端搜索（kb serve）能按整段文字找相似案例。' : '' };
@@ -319,6 +325,7 @@ async function mountPage() {
     }
   };
   fill(null);
+  let runs = 0;
   const run = async () => {
     const q = params.get('q') || '';
     const page = Math.max(1, Number(params.get('page') || 1));
@@ -326,11 +333,15 @@ async function mountPage() {
     if (!q.trim() && !Object.values(filters).some(Boolean)) {
       status.textContent = '输入关键词开始搜索，或只选筛选条件浏览。';
       // static hosting: the filters offer every value with its count over the whole index
-      if (!(await detectApi())) getStatic().search('', { limit: 0, facets: true }).then((r) => fill(r.facets), () => {});
+      if (!(await detectApi())) {
+        getStatic().search('', { limit: 0, facets: Object.keys(FILTERS) }).then((r) => fill(r.facets), () => {});
+      }
       return;
     }
     status.textContent = '搜索中…';
-    const res = await runSearch(q, { limit: 10, page, filters });
+    const mine = ++runs;
+    const res = await runSearch(q, { limit: 10, page, filters, onFacets: (f) => { if (mine === runs) fill(f); } });
+    if (mine !== runs) return; // a newer search (another filter, Back) has started
     if (res.facets) fill(res.facets);
     if (res.code === 'invalid_token') {
       status.innerHTML = tokenHtml(res);
