@@ -539,6 +539,7 @@ def static_page(page: Any, server: Server, q: str, filters: dict[str, str]) -> i
 
     page.goto(server.url + "search/?" + urlencode({**({"q": q} if q else {}), **filters}))
     page.wait_for_function("document.querySelector('.kb-page__status').textContent.includes('条结果')")
+    page.wait_for_selector("#kb-search-page[data-facets=counted]")  # the counts come after the results
     status = page.inner_text(".kb-page__status")
     assert "离线索引" in status
     import re
@@ -580,6 +581,7 @@ def test_static_facets_are_disjunctive_after_choosing_a_value(page: Any, public_
     page.wait_for_function("location.search.includes('kind=case')")
     page.wait_for_function("[...document.querySelectorAll('.kb-page__results .kb-hit')].every(a => a.dataset.kind === 'case')")
     page.wait_for_function(f"document.querySelector('.kb-page__status').textContent.includes('共 {before['case']} 条结果')")
+    page.wait_for_selector("#kb-search-page[data-facets=counted]")
     after = shown_counts(page)
     assert after["kind"] == before  # the other kinds keep their counts
     assert after == {k: v for k, v in api_answer(api_server, "回填率", {"kind": "case"})["facets"].items() if k in UI_FACETS}
@@ -594,7 +596,7 @@ def test_static_facets_are_disjunctive_after_choosing_a_value(page: Any, public_
 def test_static_search_page_offers_every_value_before_a_search(page: Any, public_static_server: Server,
                                                               api_server: Server) -> None:
     page.goto(public_static_server.url + "search/")
-    page.wait_for_function("document.querySelectorAll('select[name=tag] option').length > 1")
+    page.wait_for_selector("#kb-search-page[data-facets=counted]")
     shown = shown_counts(page)
     kinds = api_answer(api_server, "", {"kind": "case"})["facets"]["kind"]  # disjunctive: every kind's count
     assert shown["kind"] == kinds
@@ -647,7 +649,8 @@ def test_static_mode_keeps_the_search_ui_behaviours(page: Any, public_static_ser
     assert "没有找到" not in page.inner_text(".kb-page__results")
     marks = page.eval_on_selector_all(".kb-page__results mark", "ms => ms.map(m => m.textContent)")
     assert marks and all(len(m) > 1 for m in marks)  # words, not single characters all over
-    assert "（" in page.inner_text("select[name=kind]")  # the pasted text's results are counted too
+    page.wait_for_selector("#kb-search-page[data-facets=counted]")  # the pasted text's results are counted too
+    assert "（" in page.inner_text("select[name=kind]")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "search-long-paste-static.png"), full_page=True)
     assert page.console_errors == []

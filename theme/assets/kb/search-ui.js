@@ -314,6 +314,7 @@ async function mountPage() {
   await loadKinds();
   const label = (k, v) => (k === 'kind' ? KIND[v] || v : k === 'country' ? countryName(v) : v);
   const fill = (facets) => {
+    if (facets) el.dataset.facets = 'counted'; else delete el.dataset.facets; // the selects show counts
     for (const s of selects) {
       const k = s.dataset.filter, cur = params.get(k) || '';
       const counts = facets?.[k] || null;
@@ -339,6 +340,7 @@ async function mountPage() {
       return;
     }
     status.textContent = '搜索中…';
+    delete el.dataset.facets;
     const mine = ++runs;
     const res = await runSearch(q, { limit: 10, page, filters, onFacets: (f) => { if (mine === runs) fill(f); } });
     if (mine !== runs) return; // a newer search (another filter, Back) has started
