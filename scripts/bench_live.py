@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 from apiserver import free_port  # noqa: E402
 from bench_check import generate  # noqa: E402
 
+from kb.pipeline import VECTOR_CACHE_ENV  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 KB = str(Path(sys.executable).with_name("kb"))
 
@@ -40,21 +43,26 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--edits", type=int, default=5)
+    ap.add_argument("--vector-cache", type=Path, default=Path.home() / ".cache/kb-bench/live-vectors.sqlite",
+                    help="vectors of the generated articles between runs (the preview's first index embeds them)")
     args = ap.parse_args()
+    args.vector_cache.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, VECTOR_CACHE_ENV: str(args.vector_cache)}
     with tempfile.TemporaryDirectory(prefix="kb-bench-live-", ignore_cleanup_errors=True) as tmp:
         content = Path(tmp) / "content"
         generate(content, args.n)
         (content / "index.md").write_text("# 首页\n", encoding="utf-8")
         t0 = time.perf_counter()
         subprocess.run([KB, "build", "--no-index", "--content", str(content), "--site-dir", str(Path(tmp) / "ref"),
-                        "--config-file", str(REPO / "mkdocs.yml")], check=True, capture_output=True, cwd=REPO)
+                        "--config-file", str(REPO / "mkdocs.yml")], check=True, capture_output=True, cwd=REPO,
+                       env=env)
         full_build = time.perf_counter() - t0
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         t0 = time.perf_counter()
         proc = subprocess.Popen([KB, "serve", "--watch", "--port", str(port), "--content", str(content), "--site-dir",
                                  str(Path(tmp) / "site"), "--index-dir", str(Path(tmp) / "index"), "--analytics", ""],
-                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         try:
             while True:
                 try:
