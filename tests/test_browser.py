@@ -371,20 +371,24 @@ def test_no_stale_selection_after_escape_or_emptying_the_box(page: Any, static_s
     assert page.console_errors == []
 
 
+#: a pinyin IME's composition steps for 印尼, as the browser reports them (input events while composing)
+_COMPOSING = """async () => {
+  const el = document.querySelector('.kb-search__input');
+  el.dispatchEvent(new CompositionEvent('compositionstart', { data: '' }));
+  for (const step of ['y', 'yi', 'yin', "yin'n", "yin'ni"]) {
+    el.value = step;
+    el.dispatchEvent(new InputEvent('input', { data: step, isComposing: true, inputType: 'insertCompositionText' }));
+    await new Promise((r) => setTimeout(r, 120));
+  }
+}"""
+
+
 def test_ime_composition_does_not_search_until_it_ends(page: Any, api_server: Server) -> None:
     searches: list[str] = []
     page.on("request", lambda r: searches.append(r.url) if "/api/search" in r.url else None)
     page.goto(api_server.url)
     page.click(".kb-search__input")
-    page.evaluate("""async () => {
-      const el = document.querySelector('.kb-search__input');
-      el.dispatchEvent(new CompositionEvent('compositionstart', { data: '' }));
-      for (const step of ['y', 'yi', 'yin', "yin'n", "yin'ni"]) {
-        el.value = step;
-        el.dispatchEvent(new InputEvent('input', { data: step, isComposing: true, inputType: 'insertCompositionText' }));
-        await new Promise((r) => setTimeout(r, 120));
-      }
-    }""")
+    page.evaluate(_COMPOSING)
     time.sleep(0.4)
     assert searches == []  # nothing searched (or logged) while composing
     page.evaluate("""() => {
@@ -612,15 +616,7 @@ def test_static_mode_keeps_the_search_ui_behaviours(page: Any, public_static_ser
     page.on("request", lambda r: shards.append(r.url) if "/search-index/" in r.url else None)
     page.goto(public_static_server.url + "tags/")
     page.click(".kb-search__input")
-    page.evaluate("""async () => {
-      const el = document.querySelector('.kb-search__input');
-      el.dispatchEvent(new CompositionEvent('compositionstart', { data: '' }));
-      for (const step of ['y', 'yi', 'yin', "yin'n", "yin'ni"]) {
-        el.value = step;
-        el.dispatchEvent(new InputEvent('input', { data: step, isComposing: true, inputType: 'insertCompositionText' }));
-        await new Promise((r) => setTimeout(r, 120));
-      }
-    }""")
+    page.evaluate(_COMPOSING)
     time.sleep(0.4)
     assert not [u for u in shards if "/s/" in u]  # nothing looked up while composing
     page.evaluate("""() => {

@@ -45,6 +45,14 @@ def _save(lp: LivePreview, path: Path, old: str, new: str, count: int = 1) -> No
     lp.build(dirty=True)
 
 
+def _record_quick(lp: LivePreview) -> list[bool]:
+    """Which saves the quick path took (True) and which needed a whole build (False)."""
+    taken: list[bool] = []
+    real = lp._quick
+    lp._quick = lambda root, saved: taken.append(real(root, saved)) or taken[-1]  # type: ignore[method-assign]
+    return taken
+
+
 def _same_as_a_fresh_build(lp: LivePreview, content: Path, tmp_path: Path) -> None:
     got, want = _pages(lp.site_dir), _fresh(content, tmp_path / "fresh")
     assert sorted(got) == sorted(want)
@@ -55,9 +63,7 @@ def _same_as_a_fresh_build(lp: LivePreview, content: Path, tmp_path: Path) -> No
 def test_body_and_metadata_saves_render_what_a_whole_build_renders(preview: tuple[LivePreview, Path],
                                                                   tmp_path: Path) -> None:
     lp, content = preview
-    quick = []
-    real = lp._quick
-    lp._quick = lambda root, saved: quick.append(real(root, saved)) or quick[-1]  # type: ignore[method-assign]
+    quick = _record_quick(lp)
     _save(lp, content / "manuals/buy-numbers.md", "# 购买号码", "# 购买号码\n\n预览里新加的一段。")
     _save(lp, content / "senderid/th-thailand.md", "lead_time_days: 7", "lead_time_days: 12")
     case = next(p for p in sorted((content / "cases").glob("case-*.md")) if "status: published" in p.read_text())
@@ -72,9 +78,7 @@ def test_body_and_metadata_saves_render_what_a_whole_build_renders(preview: tupl
 def test_saves_that_change_the_nav_or_publishing_take_a_whole_build(preview: tuple[LivePreview, Path],
                                                                    tmp_path: Path) -> None:
     lp, content = preview
-    quick = []
-    real = lp._quick
-    lp._quick = lambda root, saved: quick.append(real(root, saved)) or quick[-1]  # type: ignore[method-assign]
+    quick = _record_quick(lp)
     _save(lp, content / "manuals/buy-numbers.md", "购买号码", "购买与续费号码", -1)  # a new title: every nav
     _save(lp, content / "senderid/th-thailand.md", "status: published", "status: archived")  # leaves the site
     assert quick == [False, False]
