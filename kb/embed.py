@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -213,12 +214,26 @@ class VectorCache:
     """Content-addressed vectors in one SQLite file: chunk key -> float32 bytes. Safe for several processes;
     a killed run keeps every batch it committed."""
 
+    #: seconds a connection waits for another process's lock (sqlite's busy timeout, and the set-up retries)
+    TIMEOUT = 30.0
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
+        self._db = sqlite3.connect(str(self.path), timeout=self.TIMEOUT, check_same_thread=False)
+        # Switching a new file to WAL takes an exclusive lock and sqlite does not wait on the busy handler for
+        # it: a second process creating the same cache at the same moment got "database is locked" at once.
+        deadline = time.monotonic() + self.TIMEOUT
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    self._db.close()
+                    raise EmbedderError(f"向量缓存 {self.path} 无法打开：{e}") from e
+                time.sleep(0.05)
 
     def get_many(self, keys: Sequence[str], dim: int) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

@@ -5,6 +5,7 @@ session (the session vector cache of conftest.py)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import uuid
@@ -205,3 +206,35 @@ def test_a_lone_code_is_answered_lexically_even_in_hybrid_mode(searcher: Searche
     res = searcher.search("qzx8807kb", include_internal=True, mode="hybrid")
     assert (res.mode, res.total) == ("lexical", 0)
     assert searcher.search("ESME_RTHROTTLED", include_internal=True).hits[0].id == "case-2026-02-smpp-throttled"
+
+
+def _open_caches(paths: list[str], barrier: object, errors: object) -> None:
+    from kb.embed import VectorCache
+
+    for p in paths:
+        barrier.wait()  # type: ignore[attr-defined]
+        try:
+            cache = VectorCache(p)
+            cache.put_many([(f"{os.getpid()}-{p}", np.ones(4, np.float32))])
+            cache.close()
+        except Exception as e:  # noqa: BLE001 - reported to the test
+            errors.put(f"{type(e).__name__}: {e}")  # type: ignore[attr-defined]
+
+
+def test_two_processes_creating_one_vector_cache_at_once_both_succeed(tmp_path: Path) -> None:
+    # the bench fills one cache from two processes: switching a new file to WAL used to fail at once with
+    # "database is locked" in the second process (sqlite does not wait on its busy handler for that)
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    paths = [str(tmp_path / f"v{i}.sqlite") for i in range(30)]
+    barrier, errors = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_open_caches, args=(paths, barrier, errors)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == [] and all(p.exitcode == 0 for p in procs)
