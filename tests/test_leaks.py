@@ -163,15 +163,19 @@ def _build_in_process(base: Path) -> Build:
     return Build(content, site, index, True)
 
 
-@pytest.fixture(scope="module")
-def checked_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The valid variants through the real CLI: `kb build --audience public` (checks on)."""
-    base = tmp_path_factory.mktemp("leaks-cli")
+def _cli_build(tmp_path_factory: pytest.TempPathFactory, name: str, audience: str) -> Build:
+    """The valid variants through the real CLI: `kb build --audience <audience>` (checks on)."""
+    base = tmp_path_factory.mktemp(name)
     content = make_root(base, invalid=False)
     site, index = base / "site", base / "index"
-    run_kb("build", "--content", str(content), "--audience", "public", "--site-dir", str(site),
+    run_kb("build", "--content", str(content), "--audience", audience, "--site-dir", str(site),
            "--index-dir", str(index), "--config-file", str(REPO / "mkdocs.yml"))
     return Build(content, site, index, False)
+
+
+@pytest.fixture(scope="module")
+def checked_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return _cli_build(tmp_path_factory, "leaks-cli", "public")
 
 
 @pytest.fixture(scope="module")
@@ -316,12 +320,7 @@ def test_the_api_without_a_token_answers_nothing_hidden(build: Build, tmp_path: 
 
 @pytest.fixture(scope="module")
 def internal_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    base = tmp_path_factory.mktemp("leaks-internal")
-    content = make_root(base, invalid=False)
-    site, index = base / "site", base / "index"
-    run_kb("build", "--content", str(content), "--audience", "internal", "--site-dir", str(site),
-           "--index-dir", str(index), "--config-file", str(REPO / "mkdocs.yml"))
-    return Build(content, site, index, False)
+    return _cli_build(tmp_path_factory, "leaks-internal", "internal")
 
 
 def test_an_internal_build_keeps_archived_articles_escaping_links_and_stray_files_out(internal_build: Build) -> None:
