@@ -49,7 +49,7 @@ def _relpath(target: str, start: str) -> str:
     return "/".join([".."] * (len(s) - n) + t[n:]) or "."
 
 
-def _link(from_rel: str, a: Article) -> str:
+def link(from_rel: str, a: Article) -> str:
     """Markdown link target from a page at `from_rel` to article `a` (both content-relative .md)."""
     return _relpath(a.rel, posixpath.dirname(from_rel))
 
@@ -148,7 +148,7 @@ def tags_page(articles: Iterable[Article], canon: TagCanon, rel: str = "tags.md"
         for tag in tags:
             items = sorted(by_tag[tag], key=sort_key)
             out += [f"### {tag}（{len(items)}） {{ #{slugify(tag)} }}", "",
-                    " · ".join(f"[{_esc(a.title)}]({_link(rel, a)})" for a in items), ""]
+                    " · ".join(f"[{_esc(a.title)}]({link(rel, a)})" for a in items), ""]
     return "\n".join(out)
 
 
@@ -198,7 +198,7 @@ def senderid_matrix(articles: Iterable[Article], rel: str = "senderid/matrix.md"
 def _case_line(rel: str, a: Article) -> str:
     m = a.meta
     date = str(m.get("reported_at", ""))[:10]
-    return (f"| {date} | [{_esc(a.title)}]({_link(rel, a)}) | {_esc(m.get('subcategory', ''))} "
+    return (f"| {date} | [{_esc(a.title)}]({link(rel, a)}) | {_esc(m.get('subcategory', ''))} "
             f"| {SEVERITY_LABELS.get(m.get('severity'), '')} |")
 
 
@@ -244,7 +244,7 @@ def recent_cases(articles: Iterable[Article], rel: str = "cases/index.md", limit
         return ""
     out = [f"## 最近的案例（{min(limit, len(cases))} / {len(cases)}）", "", *_CASE_HEAD]
     out += [_case_line(rel, a) for a in cases[:limit]]
-    more = [f"[{GENERATED_TITLES[u]}]({posixpath.relpath(u, posixpath.dirname(rel) or '.')})"
+    more = [f"[{GENERATED_TITLES[u]}]({_relpath(u, posixpath.dirname(rel))})"
             for u in ("cases/by-category.md", "cases/by-month.md")]
     return "\n".join([*out, "", "全部案例：" + " · ".join(more), ""])
 
@@ -252,7 +252,7 @@ def recent_cases(articles: Iterable[Article], rel: str = "cases/index.md", limit
 def section_list(articles: Iterable[Article], folder: str, rel: str) -> str:
     """A section too long for the nav lists its articles on its index page instead."""
     items = [a for a in articles if a.rel.startswith(folder + "/") and not a.is_index and a.has_front_matter]
-    lines = [f"- [{_esc(a.title)}]({_link(rel, a)})" for a in sorted(items, key=sort_key)]
+    lines = [f"- [{_esc(a.title)}]({link(rel, a)})" for a in sorted(items, key=sort_key)]
     return f"## 全部文章（{len(lines)}）\n\n" + "\n".join(lines) + "\n"
 
 
@@ -368,7 +368,7 @@ def article_header(a: Article, root: ContentRoot, page_url: str, today: dt.date 
         parts.append(f'<span class="kb-country">{html.escape(country_name(m["country"]))}</span>')
     if a.kind == "senderid" and m.get("last_verified"):
         parts.append(f'<span class="kb-verified">最近核实 {html.escape(str(m["last_verified"]))}</span>')
-    tags_url = posixpath.relpath("tags/", page_url or ".") + "/"
+    tags_url = _relpath("tags/", page_url) + "/"
     tags = "".join(f'<a class="kb-tag" href="{html.escape(tags_url)}#{html.escape(slugify(str(t)))}">'
                    f'{html.escape(str(t))}</a>' for t in (canon or TagCanon(root.glossary)).tags(m.get("tags")))
     if tags:

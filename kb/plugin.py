@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -412,7 +411,7 @@ class KbPlugin(BasePlugin[KbConfig]):
         items = [by_id[i] for i, _ in self.similar.get(a.id or "", []) if i in by_id]
         if not items:
             return ""
-        links = "\n".join(f"- [{x.title}]({posixpath.relpath(x.rel, posixpath.dirname(a.rel))})" for x in items)
+        links = "\n".join(f"- [{x.title}]({pages.link(a.rel, x)})" for x in items)
         return f"\n\n## 相似案例\n\n{links}\n"
 
     # -- static search ------------------------------------------------------------------------
