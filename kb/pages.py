@@ -38,7 +38,7 @@ RECENT = 8
 REVIEW_SOON_DAYS = 30
 
 
-def _relpath(target: str, start: str) -> str:
+def relpath(target: str, start: str) -> str:
     """posixpath.relpath for two normalised relative paths ("" = the root), without its getcwd per call:
     generated pages link to every article, and the live preview regenerates them on a save."""
     t = [p for p in target.split("/") if p]
@@ -51,12 +51,12 @@ def _relpath(target: str, start: str) -> str:
 
 def link(from_rel: str, a: Article) -> str:
     """Markdown link target from a page at `from_rel` to article `a` (both content-relative .md)."""
-    return _relpath(a.rel, posixpath.dirname(from_rel))
+    return relpath(a.rel, posixpath.dirname(from_rel))
 
 
 def _href(from_rel: str, to_rel: str) -> str:
     """HTML href between two built pages (directory URLs), for links inside raw HTML blocks."""
-    rel = _relpath(article_url(to_rel), article_url(from_rel))
+    rel = relpath(article_url(to_rel), article_url(from_rel))
     return "./" if rel == "." else rel + "/"
 
 
@@ -244,7 +244,7 @@ def recent_cases(articles: Iterable[Article], rel: str = "cases/index.md", limit
         return ""
     out = [f"## 最近的案例（{min(limit, len(cases))} / {len(cases)}）", "", *_CASE_HEAD]
     out += [_case_line(rel, a) for a in cases[:limit]]
-    more = [f"[{GENERATED_TITLES[u]}]({_relpath(u, posixpath.dirname(rel))})"
+    more = [f"[{GENERATED_TITLES[u]}]({relpath(u, posixpath.dirname(rel))})"
             for u in ("cases/by-category.md", "cases/by-month.md")]
     return "\n".join([*out, "", "全部案例：" + " · ".join(more), ""])
 
@@ -268,7 +268,7 @@ def home_page(articles: Iterable[Article], root: ContentRoot, have: Collection[s
     docs = [a for a in articles if a.has_front_matter and not a.is_index]
 
     def to(uri: str) -> str:
-        return _relpath(uri, posixpath.dirname(rel))
+        return relpath(uri, posixpath.dirname(rel))
 
     out = [f'<div class="kb-home-search"><a href="{_h(_href(rel, "search/index.md"))}">搜索知识库</a></div>', ""]
     counts = []
@@ -368,7 +368,7 @@ def article_header(a: Article, root: ContentRoot, page_url: str, today: dt.date 
         parts.append(f'<span class="kb-country">{html.escape(country_name(m["country"]))}</span>')
     if a.kind == "senderid" and m.get("last_verified"):
         parts.append(f'<span class="kb-verified">最近核实 {html.escape(str(m["last_verified"]))}</span>')
-    tags_url = _relpath("tags/", page_url) + "/"
+    tags_url = relpath("tags/", page_url) + "/"
     tags = "".join(f'<a class="kb-tag" href="{html.escape(tags_url)}#{html.escape(slugify(str(t)))}">'
                    f'{html.escape(str(t))}</a>' for t in (canon or TagCanon(root.glossary)).tags(m.get("tags")))
     if tags:

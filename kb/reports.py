@@ -21,6 +21,7 @@ from kb.kinds import CASE_CATEGORIES as CATEGORIES
 from kb.kinds import SEVERITY_LABELS as SEVERITY
 from kb.kinds import label as kind_label
 from kb.model import Article
+from kb.pages import relpath
 from kb.publish import counted
 
 REVIEW_WINDOW_DAYS = 30
@@ -430,7 +431,7 @@ def _linker(page: str | None) -> Callable[[str, str], str]:
     def link(title: str, rel: str) -> str:
         if page is None:
             return f"{_esc(title)}（`{rel}`）"
-        return f"[{_esc(title)}]({posixpath.relpath(rel, posixpath.dirname(page) or '.')})"
+        return f"[{_esc(title)}]({relpath(rel, posixpath.dirname(page))})"
     return link
 
 
