@@ -779,6 +779,33 @@ def test_a_stale_cookie_is_401_on_the_api_and_back_to_login_on_pages(token_serve
         assert r.status_code == 303 and r.headers["location"].startswith("/login/")
 
 
+def test_wrong_tokens_from_one_address_are_limited(built: dict[str, Path]) -> None:
+    """Guessing the token: after MAX_FAILURES wrong ones (bearer, cookie, login form alike) the address gets a 429
+    with Retry-After for everything it sends, the right token included, so guessing learns nothing."""
+    from kb.api.auth import COOKIE, MAX_FAILURES
+
+    with KbServer(built["index"], built["site"], token=TOKEN, cwd=built["root"]) as srv, \
+            httpx.Client(base_url=srv.url, timeout=30) as c:
+        for i in range(MAX_FAILURES):
+            if i % 3 == 0:
+                r = c.get("/api/search", params={"q": "印尼"}, headers={"Authorization": f"Bearer guess{i}"})
+                assert r.status_code == 401
+            elif i % 3 == 1:
+                r = c.get("/api/search", params={"q": "印尼"}, headers={"Cookie": f"{COOKIE}=guess{i}"})
+                assert r.status_code == 401
+            else:
+                r = c.post("/login/", data={"token": f"guess{i}", "next": "/"})
+                assert r.status_code == 401
+        r = c.get("/api/search", params={"q": "印尼"}, headers={"Authorization": f"Bearer {TOKEN}"})
+        err = _assert_json_error(r, 429, "too_many_attempts")
+        assert 0 < int(r.headers["retry-after"]) <= 600 and "秒后再试" in err["message"]
+        page = c.post("/login/", data={"token": TOKEN, "next": "/"})
+        assert page.status_code == 429 and "retry-after" in page.headers and COOKIE not in page.headers.get(
+            "set-cookie", "")
+        # a caller sending no credential is not refused: it gets public answers as before
+        assert c.get("/api/search", params={"q": "印尼"}).status_code == 200
+
+
 @pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)"])
 def test_login_is_no_open_redirect(token_server: KbServer, target: str) -> None:
     r = httpx.post(f"{token_server.url}/login/", data={"token": TOKEN, "next": target})

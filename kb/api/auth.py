@@ -12,6 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import math
+import threading
+import time
+from collections import OrderedDict, deque
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -29,6 +33,58 @@ COOKIE = "kb_session"
 LOGIN_PATH = "/login/"
 #: a month: the team logs in once per browser, not every morning
 COOKIE_MAX_AGE = 30 * 24 * 3600
+#: wrong tokens (bearer, cookie or the login form) one client address may send within the window before every
+#: credential it sends is refused with a 429 until the window has passed; per worker process
+MAX_FAILURES = 30
+FAILURE_WINDOW_S = 600.0
+#: client addresses remembered at most (the oldest is forgotten first), so a flood of addresses is bounded
+MAX_CLIENTS = 10_000
+
+
+class FailureLimit:
+    """Counts wrong credentials per client address in a sliding window. While an address is over the limit
+    nothing it sends is compared with the token at all, so guessing learns nothing, not even from timing."""
+
+    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW_S,
+                 max_clients: int = MAX_CLIENTS) -> None:
+        self.limit, self.window, self.max_clients = limit, window, max_clients
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        q = self._seen.get(client)
+        if q is None:
+            return deque()
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until this address may try again; 0 when it may now."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._recent(client, now)
+            return math.ceil(q[0] + self.window - now) if len(q) >= self.limit else 0
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            q = self._recent(client, now)
+            q.append(now)
+            self._seen[client] = q
+            self._seen.move_to_end(client)
+            while len(self._seen) > self.max_clients:
+                self._seen.popitem(last=False)
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def _too_many(seconds: int) -> ApiError:
+    return ApiError(429, "too_many_attempts", f"令牌错误次数过多，请 {seconds} 秒后再试",
+                    headers={"retry-after": str(seconds)})
 
 
 class Auth:
@@ -38,6 +94,7 @@ class Auth:
         self.loopback_only = settings.loopback_only
         self._session = (hmac.new(self.token.encode("utf-8"), b"kb-session-v1", hashlib.sha256).hexdigest()
                          if self.token else "")
+        self.failures = FailureLimit()
 
     # -- the rule ---------------------------------------------------------------------------------
     def open_site(self) -> bool:
@@ -46,17 +103,30 @@ class Auth:
                 and Path(self.site_dir).is_dir() and site_audience(self.site_dir) == "internal")
 
     def credential(self, scope: Scope) -> str | None:
-        """'ok', 'bad' (a token or cookie that does not match) or None (nothing sent)."""
+        """'ok', 'bad' (a token or cookie that does not match) or None (nothing sent). Raises 429 for an
+        address that sent too many wrong ones (`FailureLimit`)."""
         if not self.token:
             return None
         request = Request(scope)
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer":
-            return "ok" if hmac.compare_digest(value.strip().encode(), self.token.encode()) else "bad"
         cookie = request.cookies.get(COOKIE)
-        if cookie is not None:
-            return "ok" if hmac.compare_digest(cookie.encode(), self._session.encode()) else "bad"
-        return None
+        if scheme.lower() == "bearer":
+            ok = self._check(scope, value.strip(), self.token)
+        elif cookie is not None:
+            ok = self._check(scope, cookie, self._session)
+        else:
+            return None
+        return "ok" if ok else "bad"
+
+    def _check(self, scope: Scope, sent: str, expected: str) -> bool:
+        client = _client(scope)
+        wait = self.failures.retry_after(client)
+        if wait:
+            raise _too_many(wait)
+        ok = hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8"))
+        if not ok:
+            self.failures.failed(client)
+        return ok
 
     def internal(self, request: Request) -> bool:
         """May this API caller see internal articles? Raises 401 for a wrong token."""
@@ -99,7 +169,11 @@ class Auth:
             form = {}
         token = (form.get("token") or [""])[0].strip()
         nxt = _safe_next((form.get("next") or [nxt])[0])
-        if not token or not hmac.compare_digest(token.encode("utf-8", "replace"), self.token.encode()):
+        wait = self.failures.retry_after(_client(request.scope))
+        if wait:
+            return HTMLResponse(_login_page(nxt, f"令牌错误次数过多，请 {wait} 秒后再试。"), status_code=429,
+                                headers={**_PAGE_HEADERS, "retry-after": str(wait)})
+        if not token or not self._check(request.scope, token, self.token):
             return HTMLResponse(_login_page(nxt, "令牌不正确，请重试。"), status_code=401, headers=_PAGE_HEADERS)
         response = RedirectResponse(nxt, status_code=303)
         response.set_cookie(COOKIE, self._session, max_age=COOKIE_MAX_AGE, path="/", httponly=True,

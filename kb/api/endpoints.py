@@ -79,7 +79,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 # --- OpenAPI ------------------------------------------------------------------------------------------------
 
 _ERROR_TEXT = {400: "参数错误", 401: "令牌无效", 404: "不存在", 413: "请求体过大", 415: "请求体不是 JSON",
-               503: "索引不可用"}
+               429: "令牌错误次数过多（Retry-After）", 503: "索引不可用"}
 
 
 def _operation(ep: Endpoint) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
     if ep.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": P.body_schema(ep.body)}}}
     op["responses"]["200"] = {"description": "成功", "content": {"application/json": {"schema": ep.response or {}}}}
-    for status in (*ep.errors, 401):
+    for status in (*ep.errors, 401, 429):  # 401/429: any endpoint, when a token is sent (kb.api.auth)
         op["responses"][str(status)] = {"description": _ERROR_TEXT.get(status, "错误"), "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return op
