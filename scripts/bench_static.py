@@ -3,7 +3,7 @@ box searches, and with the counts of every facet field, which adds the f/<field>
 Material's built-in search index and Pagefind on the same pages in the same run, plus the static
 runtime's quality (under node) next to the server engine on the dev benchmark.
 
-    .venv/bin/python scripts/bench_static.py [--sizes 1000,5000,20000] [--others-up-to 5000] [--no-quality]
+    .venv/bin/python scripts/bench_static.py [--sizes 1000,5000,20000] [--others-up-to 20000] [--no-quality]
 
 Pages for Material and Pagefind are the same documents as plain Markdown (title + text) built with
 mkdocs-material (search plugin on, short nav). Pagefind runs through `npx pagefind@1.6.0` (npm).
@@ -32,6 +32,16 @@ KB = str(Path(sys.executable).with_name("kb"))
 MKDOCS = str(Path(sys.executable).with_name("mkdocs"))
 
 
+def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess:
+    """subprocess.run that checks and captures, and on failure shows what the command printed (not just its
+    exit status) before stopping the benchmark."""
+    r = subprocess.run(cmd, capture_output=True, **kw)  # type: ignore[call-overload]
+    if r.returncode != 0:
+        tail = r.stderr if isinstance(r.stderr, str) else r.stderr.decode("utf-8", "replace")
+        sys.exit(f"{' '.join(map(str, cmd[:3]))} … exited {r.returncode}:\n{tail[-3000:]}")
+    return r
+
+
 def dir_bytes(p: Path) -> int:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
 
@@ -44,15 +54,14 @@ def quantile(xs: list[float], q: float) -> float:
 def kb_static(docs: list[dict], work: Path, queries: Path) -> dict:
     src = work / "corpus.jsonl"
     src.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
-    subprocess.run([KB, "import", "jsonl", str(src), "--kind", "manual", "--out", str(work / "content")],
-                   check=True, capture_output=True)
+    run([KB, "import", "jsonl", str(src), "--kind", "manual", "--out", str(work / "content")])
     t0 = time.perf_counter()
     # the static index is lexical: no vectors (embedding 5,000 documents would take the run's hour)
-    subprocess.run([KB, "index", "--content", str(work / "content"), "--index-dir", str(work / "index"),
-                    "--static-dir", str(work / "static"), "--no-embed"], check=True, capture_output=True)
+    run([KB, "index", "--content", str(work / "content"), "--index-dir", str(work / "index"),
+         "--static-dir", str(work / "static"), "--no-embed"])
     build_s = time.perf_counter() - t0
-    out = subprocess.run(["node", str(REPO / "scripts/static_batch.mjs"), str(work / "static"), str(queries), "10"],
-                         check=True, capture_output=True, text=True).stdout
+    out = run(["node", str(REPO / "scripts/static_batch.mjs"), str(work / "static"), str(queries), "10"],
+              text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     first = [r["bytes"] for r in rows]
     page = [r.get("page_bytes", r["bytes"]) for r in rows]
@@ -78,8 +87,7 @@ def others(docs: list[dict], work: Path) -> dict:
         "site_name: bench\ntheme:\n  name: material\n  language: zh\nplugins:\n  - search:\n      lang: zh\n"
         "nav:\n  - index.md\nnot_in_nav: '*'\n", encoding="utf-8")
     t0 = time.perf_counter()
-    subprocess.run([MKDOCS, "build", "-q", "-f", str(site / "mkdocs.yml")], check=True, capture_output=True,
-                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    run([MKDOCS, "build", "-q", "-f", str(site / "mkdocs.yml")], env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     mk_s = time.perf_counter() - t0
     out = {"material_search_index_bytes": (site / "site/search/search_index.json").stat().st_size,
            "mkdocs_build_s": round(mk_s, 1)}
@@ -154,9 +162,8 @@ def quality(work: Path, queries: Path, qrels: Path) -> dict:
     }
     for name, cmd in runs.items():
         run_file = work / f"{name}.jsonl"
-        run_file.write_text(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout, encoding="utf-8")
-        out = subprocess.run([sys.executable, str(BENCH / "score.py"), str(run_file), str(qrels)], check=True,
-                             capture_output=True, text=True).stdout
+        run_file.write_text(run(cmd, text=True).stdout, encoding="utf-8")
+        out = run([sys.executable, str(BENCH / "score.py"), str(run_file), str(qrels)], text=True).stdout
         res[name] = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
                      if line.strip() and line.split()[0] in ("MRR@10", "nDCG@10", "Recall@10", "Recall@100")}
     return res
