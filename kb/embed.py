@@ -229,25 +229,37 @@ class VectorCache:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
                 break
-            except sqlite3.OperationalError as e:
+            except sqlite3.DatabaseError as e:  # locked, or not a database at all ("file is not a database")
                 if "locked" not in str(e) or time.monotonic() > deadline:
                     self._db.close()
-                    raise EmbedderError(f"向量缓存 {self.path} 无法打开：{e}") from e
+                    raise self._error("打开", e) from e
                 time.sleep(0.05)
 
     def get_many(self, keys: Sequence[str], dim: int) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for i in range(0, len(keys), 500):
-            part = list(keys[i:i + 500])
-            rows = self._db.execute(
-                f"SELECT key, data FROM vec WHERE dim = ? AND key IN ({','.join('?' * len(part))})", [dim, *part])
-            out.update((k, np.frombuffer(d, dtype=np.float32)) for k, d in rows)
+        try:
+            for i in range(0, len(keys), 500):
+                part = list(keys[i:i + 500])
+                rows = self._db.execute(
+                    f"SELECT key, data FROM vec WHERE dim = ? AND key IN ({','.join('?' * len(part))})", [dim, *part])
+                out.update((k, np.frombuffer(d, dtype=np.float32)) for k, d in rows)
+        except sqlite3.Error as e:
+            raise self._error("读取", e) from e
         return out
 
     def put_many(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?, ?)",
-                                 [(k, int(v.shape[0]), np.asarray(v, np.float32).tobytes()) for k, v in items])
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?, ?)",
+                                     [(k, int(v.shape[0]), np.asarray(v, np.float32).tobytes()) for k, v in items])
+        except sqlite3.Error as e:
+            raise self._error("写入", e) from e
+
+    def _error(self, doing: str, e: sqlite3.Error) -> EmbedderError:
+        """A cache that is corrupt, not a database, read-only or on a full disk: a Chinese message that names the
+        file and what to do, never a traceback (the last good index stays; the cache is only a cache)."""
+        return EmbedderError(f"向量缓存 {self.path} {doing}失败：{e}。缓存可以删除后重建（只会重新计算向量），"
+                             f"或用 --vector-cache 指定另一个文件")
 
     def close(self) -> None:
         self._db.close()

@@ -238,3 +238,21 @@ def test_two_processes_creating_one_vector_cache_at_once_both_succeed(tmp_path: 
     while not errors.empty():
         found.append(errors.get())
     assert found == [] and all(p.exitcode == 0 for p in procs)
+
+
+@pytest.mark.parametrize("garbage", [b"this is not a sqlite file at all" * 100, b""], ids=["not-a-database", "empty"])
+def test_a_broken_vector_cache_is_a_clear_error_and_keeps_the_index(built: tuple[Path, Path], tmp_path: Path,
+                                                                     garbage: bytes) -> None:
+    content, idx = built[0], tmp_path / "idx"
+    shutil.copytree(built[1], idx, symlinks=True)  # the module's index stays as it was for the other tests
+    good = current_version_dir(idx)
+    cache = tmp_path / "cache.sqlite"
+    cache.write_bytes(garbage)
+    proc = subprocess.run([KB, "index", "--content", str(content), "--index-dir", str(idx), "--vector-cache",
+                           str(cache)], capture_output=True, text=True, timeout=600)
+    if garbage:  # an empty file is a valid empty database to sqlite: the index is simply built
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert "向量缓存" in proc.stderr and str(cache) in proc.stderr and "删除后重建" in proc.stderr
+        assert current_version_dir(idx) == good
+    else:
+        assert proc.returncode == 0, proc.stderr
