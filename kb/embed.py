@@ -287,7 +287,8 @@ def embed_passages(embedder: Embedder, texts: Sequence[str], cache: VectorCache 
         if cache:
             cache.put_many(fresh)
         if progress:
-            progress(sum(1 for k in keys if k in set(part)))
+            done = set(part)
+            progress(sum(1 for k in keys if k in done))
     out = np.empty((len(texts), embedder.dim), dtype=np.float32)
     for i, k in enumerate(keys):
         out[i] = have[k]

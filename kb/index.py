@@ -184,8 +184,15 @@ def prepare(doc: IndexDoc, analyzer: Analyzer, with_chunks: bool = False) -> Pre
 _WORKER: dict[str, Any] = {}
 
 
+@dataclass
+class _PublicCopy:
+    """A document of the public sub-index, prepared in the same pass as the internal one (kb.pipeline)."""
+
+    doc: PreparedDoc
+
+
 def _worker_init(content_dir: str, analyzer_config: dict[str, Any], audience: str = "internal",
-                 with_chunks: bool = False) -> None:
+                 with_chunks: bool = False, also_public: bool = False) -> None:
     from kb.config import ContentRoot
 
     _WORKER["root"] = ContentRoot.load(content_dir)
@@ -193,46 +200,62 @@ def _worker_init(content_dir: str, analyzer_config: dict[str, Any], audience: st
     _WORKER["audience"] = audience
     _WORKER["visible"] = visibility_of(_WORKER["root"], audience)
     _WORKER["chunks"] = with_chunks
+    _WORKER["public"] = visibility_of(_WORKER["root"], "public") if also_public and audience != "public" else None
 
 
-def _worker_prepare(paths: list[str]) -> list[PreparedDoc | tuple[str, str]]:
+def _worker_prepare(paths: list[str]) -> list[PreparedDoc | _PublicCopy | tuple[str, str]]:
     from kb.model import ArticleParseError, load_article
 
     root, analyzer, audience = _WORKER["root"], _WORKER["analyzer"], _WORKER["audience"]
-    out: list[PreparedDoc | tuple[str, str]] = []
+    with_chunks, public_visible = _WORKER.get("chunks", False), _WORKER.get("public")
+    out: list[PreparedDoc | _PublicCopy | tuple[str, str]] = []
     for p in paths:
         try:
             art = load_article(Path(p), root)
         except (ArticleParseError, OSError) as e:
             out.append((p, str(e)))
             continue
-        if art.kind and not art.is_index and art.id and published(art, audience):
+        if not (art.kind and not art.is_index and art.id):
+            continue
+        mine, body = None, None
+        if published(art, audience):
             body = public_body(art, _WORKER["visible"])
-            out.append(prepare(doc_from_article(art, body), analyzer, _WORKER.get("chunks", False)))
+            mine = prepare(doc_from_article(art, body), analyzer, with_chunks)
+            out.append(mine)
+        if public_visible is not None and published(art, "public"):
+            text = public_body(art, public_visible)  # the text the public page shows
+            same = mine is not None and text == body  # then the same document: prepare() reads nothing else
+            out.append(_PublicCopy(mine if same else prepare(doc_from_article(art, text), analyzer, with_chunks)))
     return out
 
 
 def prepare_files(content_dir: Path, paths: list[Path], analyzer: Analyzer, workers: int | None = None,
                   errors: list[tuple[str, str]] | None = None, audience: str = "internal",
-                  with_chunks: bool = False) -> Iterator[PreparedDoc]:
+                  with_chunks: bool = False, public: list[PreparedDoc] | None = None) -> Iterator[PreparedDoc]:
     """Load and analyze article files on all cores (fork); yields in path order; parse errors go to `errors`.
-    Only the articles `audience` may see, each with the text its page shows (kb.publish.public_body)."""
+    Only the articles `audience` may see, each with the text its page shows (kb.publish.public_body).
+    `public`: also collect there, in path order, the documents of the public audience with their public text
+    (the public sub-index of an internal build), from the same reading of each file."""
     import multiprocessing as mp
 
     workers = workers or min(os.cpu_count() or 1, 4)
     chunks = [[str(p) for p in paths[i:i + 200]] for i in range(0, len(paths), 200)]
+    args = (str(content_dir), analyzer.to_config(), audience, with_chunks, public is not None)
     if workers <= 1 or len(paths) < 400:
-        _worker_init(str(content_dir), analyzer.to_config(), audience, with_chunks)
+        _worker_init(*args)
         results: Iterable[list[Any]] = map(_worker_prepare, chunks)
         pool = None
     else:
-        pool = mp.get_context("fork").Pool(workers, _worker_init, (str(content_dir), analyzer.to_config(), audience, with_chunks))
+        pool = mp.get_context("fork").Pool(workers, _worker_init, args)
         results = pool.imap(_worker_prepare, chunks)
     try:
         for batch in results:
             for item in batch:
                 if isinstance(item, PreparedDoc):
                     yield item
+                elif isinstance(item, _PublicCopy):
+                    if public is not None:
+                        public.append(item.doc)
                 elif errors is not None:
                     errors.append(item)
     finally:

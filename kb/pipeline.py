@@ -229,14 +229,15 @@ def _index(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOp
             yield d
 
     step = DenseStep(embedder, cache, opts.progress, previous) if embedder else None
+    public_docs: list[PreparedDoc] | None = [] if with_public else None  # read in the same pass
     with opts.progress("建立索引", len(paths)) as advance:
         docs = prepare_files(root.path, paths, analyzer, errors=errors, audience=opts.audience,
-                             with_chunks=embedder is not None)
+                             with_chunks=embedder is not None, public=public_docs)
         info = build_index(tee(docs), index_dir, analyzer, opts.audience, progress=advance, vectors=step)
     _write_file_table(root, index_dir, opts.audience, seen)
     result = IndexResult(info, errors, step.stats if step else {}, notices=notices)
     if with_public:
-        result.public = _public_subindex(root, analyzer, public_dir, opts, embedder, cache, step)
+        result.public = _public_subindex(root, analyzer, public_dir, opts, embedder, cache, step, public_docs)
     if opts.static_dir:
         from kb.static_index import write_static_index
 
@@ -245,13 +246,16 @@ def _index(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOp
 
 
 def _public_subindex(root: ContentRoot, analyzer: Analyzer, public_dir: Path, opts: IndexOptions,
-                     embedder: Embedder | None, cache: VectorCache | None, step: DenseStep | None) -> IndexInfo:
+                     embedder: Embedder | None, cache: VectorCache | None, step: DenseStep | None,
+                     docs: Iterable[PreparedDoc] | None = None) -> IndexInfo:
     """The complete public index beside an internal one: the articles kb.publish lets the public see, each with
-    the text its public page shows; vectors reused from this run, the previous public version or the cache."""
+    the text its public page shows (`docs`: already prepared by the internal pass, else read here); vectors
+    reused from this run, the previous public version or the cache."""
     pub_step = DenseStep(embedder, cache, opts.progress, _current_store(public_dir),
                          pool=step.fresh if step else None) if embedder else None
-    docs = prepare_files(root.path, root.article_paths(), analyzer, audience="public",
-                         with_chunks=embedder is not None)
+    if docs is None:
+        docs = prepare_files(root.path, root.article_paths(), analyzer, audience="public",
+                             with_chunks=embedder is not None)
     return build_index(docs, public_dir, analyzer, "public", vectors=pub_step)
 
 
