@@ -244,6 +244,14 @@ def _check_yaml_shape(fm: str, offset: int) -> None:
 
 
 _INT_TAG = "tag:yaml.org,2002:int"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _merged_keys(value: Any, offset: int) -> list[tuple[str, int]]:
+    """(key, line) of every key a merge key's value supplies: one mapping or a list of them."""
+    maps = value.value if isinstance(value, yaml.SequenceNode) else [value]
+    return [(str(k.value), k.start_mark.line + 1 + offset) for m in maps if isinstance(m, yaml.MappingNode)
+            for k, _ in m.value]
 
 
 def _check_nodes(node: Any, offset: int) -> None:
@@ -256,10 +264,15 @@ def _check_nodes(node: Any, offset: int) -> None:
             for k, v in n.value:
                 key = str(k.value)
                 line = k.start_mark.line + 1 + offset
-                if isinstance(k, yaml.ScalarNode) and key in seen:
-                    raise ArticleParseError("duplicate_key", f"键 {key} 重复（第一次在第 {seen[key]} 行）",
-                                            line, k.start_mark.column + 1)
-                seen[key] = line
+                # a merge key (<<: *base or a list of them) supplies keys too: a key given twice that way
+                # is as ambiguous as a plain duplicate (PyYAML lets the last mapping of a list win, the
+                # YAML spec the first), so `visibility` can never be both internal and public
+                names = _merged_keys(v, offset) if key == "<<" and k.tag == _MERGE_TAG else [(key, line)]
+                for name, at in names:
+                    if isinstance(k, yaml.ScalarNode) and name in seen:
+                        raise ArticleParseError("duplicate_key", f"键 {name} 重复（第一次在第 {seen[name]} 行）",
+                                                line, k.start_mark.column + 1)
+                    seen[name] = at
                 stack += [k, v]
         elif isinstance(n, yaml.SequenceNode):
             stack += n.value

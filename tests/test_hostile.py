@@ -35,6 +35,9 @@ BOMBS: dict[str, tuple[str | bytes, str, int]] = {
     "alias-bomb": (article("alias-bomb", alias_bomb()), "KB116", 14),  # the 21st alias
     "huge-int": (article("huge-int", "lead_time_days: " + "9" * 10_000 + "\n"), "KB116", 11),
     "duplicate-key": (article("duplicate-key", "visibility: internal\n"), "KB117", 11),
+    # a merge key supplies keys too: PyYAML lets the last mapping of a list win, the YAML spec the first
+    "merge-key-list": (article("merge-key-list", "<<: [{order: 1}, {order: 2}]\n"), "KB117", 11),
+    "merge-key-override": (article("merge-key-override", "<<: {visibility: internal}\n"), "KB117", 11),
     "deep-yaml": (article("deep-yaml", "tags: " + "[" * 5000 + "]" * 5000 + "\n"), "KB101", 11),
     "deep-list": (article("deep-list", body="".join("  " * i + "- 层\n" for i in range(800))), "KB124", 35),
     "deep-quote": (article("deep-quote", body=">" * 800 + " 引用"), "KB124", 15),
