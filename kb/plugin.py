@@ -28,7 +28,7 @@ from kb import dates, kinds, pages
 from kb.config import ContentRoot
 from kb.model import Article, load_article
 from kb.publish import public_markdown, published, references
-from kb.sanitize import clean_html, clean_text
+from kb.sanitize import clean_html, clean_text, theme_meta
 from kb.tags import TagCanon
 
 log = logging.getLogger("mkdocs.plugins.kb")
@@ -329,13 +329,12 @@ class KbPlugin(BasePlugin[KbConfig]):
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
         src = page.file.src_uri
         a = self.articles.get(src)
-        # Material reads `status` as its own page-status icon; ours means draft/published/archived
-        page.meta.pop("status", None)
+        meta = theme_meta(page.meta)  # templates print meta values unescaped: title and hide only
+        page.meta.clear()
+        page.meta.update(meta)
         updated = dates.parse_date(a.meta.get("updated")) if a is not None else None
         if updated is not None:  # the sitemap's lastmod: when the article changed, not when the site was built
             page.update_date = updated.isoformat()
-        if "title" in page.meta:  # templates print it unescaped (<title>, header)
-            page.meta["title"] = clean_text(str(page.meta["title"]))
         markdown = public_markdown(markdown, src, self.is_visible)
         extra = self.derived.get(src)
         if extra is not None:  # home page parts, recent cases, sections too long for the nav

@@ -84,6 +84,24 @@ def clean_text(text: str) -> str:
     return html.escape(html.unescape(nh3.clean(str(text), tags=set())), quote=False)
 
 
+#: Material's `hide` values (the only list a page's front matter may hand the theme)
+HIDE_VALUES = frozenset({"navigation", "toc", "footer", "path", "tags", "feedback"})
+
+
+def theme_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """What the theme may read of a page's front matter: its title (cleaned) and `hide`, nothing else.
+    Material prints `description`, `author` and `revision_date` unescaped into the page head, and
+    `template` plus `location` pick a template and a redirect, so every other key stays with kb's own
+    Article and never reaches a template (our `status` is not Material's page-status icon either)."""
+    out: dict[str, Any] = {}
+    if "title" in meta:
+        out["title"] = clean_text(str(meta["title"]))
+    hide = meta.get("hide")
+    if isinstance(hide, list):
+        out["hide"] = [h for h in hide if isinstance(h, str) and h in HIDE_VALUES]
+    return out
+
+
 # --- finding unsafe HTML in Markdown ----------------------------------------------------------
 
 @dataclass(frozen=True)
