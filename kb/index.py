@@ -94,9 +94,14 @@ def doc_from_article(article: Any, body: str | None = None) -> IndexDoc:
     """`body`: the Markdown the audience's page shows (kb.publish.public_body), when it is not the file's."""
     meta = {k: (v if isinstance(v, (str, int, float, bool, list, type(None))) else str(v))
             for k, v in article.meta.items()}
+    headings = article.headings
+    if body is not None and body != article.body:  # the page dropped or unlinked some of it: its headings
+        from kb.model import _headings_and_links
+
+        headings = _headings_and_links(body, 1)[0]
     return IndexDoc(id=article.id, title=article.title, kind=article.kind or "", url=article.url,
                     body=article.body if body is None else body,
-                    headings=[h.text for h in article.headings if h.level > 1], meta=meta, path=article.rel)
+                    headings=[h.text for h in headings if h.level > 1], meta=meta, path=article.rel)
 
 
 def build_schema() -> tantivy.Schema:

@@ -6,6 +6,7 @@ Every output (pages, sitemap, generated pages, static index, server index, file 
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -56,10 +57,19 @@ _MD_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+(?:\"[^\"]*\"
 #: reference link [text][ref] or [text][] / collapsed; resolved against the definitions below
 _REF_LINK = re.compile(r"(!?)\[([^\]\n]+)\]\[([^\]\n]*)\]")
 _REF_DEF = re.compile(r"^\s{0,3}\[([^\]\n]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
-#: raw HTML anchor <a href="...">text</a>
-_HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']*)[\"'][^>]*>(.*?)</a\s*>", re.I | re.S)
+#: raw HTML anchor <a href="...">text</a> (the value quoted or not)
+_HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+))[^>]*>(.*?)</a\s*>", re.I | re.S)
+_ESCAPE = re.compile(r"\\(.)")
+_WEB_URL = re.compile(r"^https?://[^/?#]+(?:/|$)", re.I)
+#: the blocks (as CommonMark parses them) whose lines go when they link a hidden article
+_DROPPED_BLOCKS = {"list_item_open": "list_item_close", "tr_open": "tr_close", "heading_open": "heading_close"}
 _HTML_REF = re.compile(r"\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 _HREF = re.compile(r"href", re.I)
+_ANY_HREF = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+))", re.I)
+#: every place a link target can stand, cheaply (inline, <angle> or reference definition, raw href): a page
+#: none of whose targets is hidden needs no parse
+_ANY_TARGET = re.compile(r"\]\(\s*(?:<([^>\n]*)>|([^)\s]+))|^\s{0,3}\[[^\]\n]+\]:\s*(?:<([^>\n]*)>|(\S+))|"
+                         + _ANY_HREF.pattern, re.I | re.M)
 _EXTERNAL = re.compile(r"^[a-zA-Z][\w+.-]*:|^#|^/|^//")
 
 
@@ -75,17 +85,81 @@ def link_target(from_rel: str, target: str) -> str | None:
     return posixpath.normpath(posixpath.join(posixpath.dirname(from_rel), unquote(path)))
 
 
+def _linked_paths(from_rel: str, target: str) -> list[str]:
+    """The content paths a link of page `from_rel` may open: the file it names, and for a page URL
+    (`../x/`, `/manuals/x/` from the site root, `http://host/manuals/x/`) the article built there (x.md or
+    x/index.md)."""
+    target = _ESCAPE.sub(r"\1", html.unescape(target.strip()))
+    path = re.split(r"[#?]", target, maxsplit=1)[0]
+    if _WEB_URL.match(path) and path.endswith("/"):
+        # the full URL of a page, pasted from the browser: its path from the site root, whatever the host
+        # (the same path on another site naming a hidden article is so unlikely that dropping is fine)
+        target = path = _WEB_URL.sub("/", path, count=1)
+    if target.startswith("/") and not target.startswith("//"):
+        dest = posixpath.normpath(unquote(path.strip("/"))) if path.strip("/") else None
+    else:
+        dest = link_target(from_rel, target)
+    if dest is None:
+        return []
+    if dest.endswith(".md"):
+        return [dest]
+    from kb.model import article_url
+
+    # a page URL is relative to the page's own URL (manuals/a.md is served at manuals/a/), not its file
+    dirs = {dest} if target.startswith("/") else \
+        {dest, posixpath.normpath(posixpath.join(article_url(from_rel), unquote(path)))}
+    return [d for x in sorted(dirs) for d in (x, x + ".md", x + "/index.md")]
+
+
+def _hidden_block_lines(markdown: str, hidden: Callable[[str], bool]) -> set[int]:
+    """0-based lines of the list items, table rows and headings that link a hidden article, as CommonMark
+    parses them (link texts with brackets, links by reference, an item's continuation lines, lists in a
+    quote, tables without outer pipes, raw <a href> with or without quotes), and the lines of a raw HTML
+    block that hold such an <a>. Blank lines stay."""
+    from kb.model import _markdown  # the model's parser (headings and links of every article)
+
+    lines = markdown.split("\n")
+    out: set[int] = set()
+    stack: list[list[int] | None] = []
+    for tok in _markdown().parse(markdown):
+        if tok.type in _DROPPED_BLOCKS:
+            stack.append(tok.map)
+        elif tok.type in _DROPPED_BLOCKS.values():
+            stack.pop()
+        elif tok.type == "html_block" and tok.map:
+            for m in _HTML_LINK.finditer(tok.content):
+                if hidden(_html_target(m)):
+                    first = tok.map[0] + tok.content.count("\n", 0, m.start())
+                    out.update(range(first, tok.map[0] + tok.content.count("\n", 0, m.end()) + 1))
+        elif tok.type == "inline" and stack and stack[-1] is not None:
+            kids = tok.children or []
+            targets = [str(c.attrGet("href") or "") for c in kids if c.type == "link_open"]
+            targets += [_html_target(m) for c in kids if c.type == "html_inline" for m in _ANY_HREF.finditer(c.content)]
+            if any(hidden(t) for t in targets):
+                start, end = stack[-1]
+                out.update(i for i in range(start, end) if i < len(lines) and lines[i].strip())
+    return out
+
+
+def _html_target(m: re.Match[str]) -> str:
+    """The href value of an _ANY_HREF or _HTML_LINK match (double-quoted, single-quoted or bare)."""
+    return next(g for g in m.groups()[:3] if g is not None)
+
+
 def public_markdown(markdown: str, rel: str, is_visible: Callable[[str], bool]) -> str:
     """`markdown` of the page at content path `rel` as a reader who may only see what `is_visible`
-    (content-relative path -> bool) allows: a list item or table row that links a hidden article is dropped
-    (its title would leak), any other link to one becomes its plain text, and reference definitions that
-    point at one are removed."""
+    (content-relative path -> bool) allows: a list item, table row or heading that links a hidden article
+    is dropped (its title would leak), any other link to one becomes its plain text, and reference
+    definitions that point at one are removed. A link to a hidden article's page URL counts as a link to it."""
     if "[" not in markdown and not _HREF.search(markdown):
         return markdown  # no link at all: most of a case's text
 
     def hidden(target: str) -> bool:
-        dest = link_target(rel, target)
-        return dest is not None and not is_visible(dest)
+        return any(not is_visible(dest) for dest in _linked_paths(rel, target))
+
+    if not any(hidden(next(g for g in m.groups() if g is not None)) for m in _ANY_TARGET.finditer(markdown)):
+        return markdown  # links, but none to a hidden article: what almost every public page has
+    dropped = _hidden_block_lines(markdown, hidden)
 
     lines = markdown.split("\n")
     refs: dict[str, str] = {}
@@ -99,18 +173,23 @@ def public_markdown(markdown: str, rel: str, is_visible: Callable[[str], bool]) 
         key = (m.group(3) or m.group(2)).strip().lower()
         return key in refs and hidden(refs[key])
 
+    def html_hidden(m: re.Match[str]) -> bool:
+        return hidden(_html_target(m))
+
     def leaks(line: str) -> bool:
         return any(not m.group(1) and hidden(m.group(3)) for m in _MD_LINK.finditer(line)) \
             or any(not m.group(1) and ref_hidden(m) for m in _REF_LINK.finditer(line)) \
-            or any(hidden(m.group(1)) for m in _HTML_LINK.finditer(line))
+            or any(html_hidden(m) for m in _HTML_LINK.finditer(line))
 
     def unlink(line: str) -> str:
         line = _MD_LINK.sub(lambda m: m.group(2) if not m.group(1) and hidden(m.group(3)) else m.group(0), line)
         line = _REF_LINK.sub(lambda m: m.group(2) if not m.group(1) and ref_hidden(m) else m.group(0), line)
-        return _HTML_LINK.sub(lambda m: m.group(2) if hidden(m.group(1)) else m.group(0), line)
+        return _HTML_LINK.sub(lambda m: m.group(4) if html_hidden(m) else m.group(0), line)
 
     out: list[str] = []
-    for line in lines:
+    for i, line in enumerate(lines):
+        if i in dropped:
+            continue
         if "[" not in line and not _HREF.search(line):
             out.append(line)
             continue

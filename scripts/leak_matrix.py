@@ -110,9 +110,10 @@ def matrix(site: Path, index: Path, work: Path) -> dict[str, dict[str, bool]]:
 
 def variant_ids() -> dict[str, str]:
     """variant -> the id of its article (file variants have none)."""
-    from test_leaks import ARTICLES, INVALID
+    from test_leaks import ARTICLES, INVALID, link_forms
 
     out = {v: Path(rel).stem for v, (rel, _, _, _) in {**ARTICLES, **INVALID}.items()}
+    out.update({v: Path(rel).stem for v, (rel, _, _) in link_forms(True).items()})
     return {**out, "symlink_file": "escape", "symlink_dir": "leak"}
 
 

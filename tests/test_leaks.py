@@ -47,6 +47,29 @@ FILES = {
     "unreferenced_file": ("senderid/notes.txt", "zqstray"),
 }
 SYMLINKS = {"symlink_file": "zqsymfile", "symlink_dir": "zqsymdir"}
+#: internal articles the public page links in other forms: variant -> (path, the public page's line, marker);
+#: {t} is the hidden title, each item or row must go as a whole
+LINK_FORMS: dict[str, tuple[str, str, str]] = {
+    "link_nested_brackets": ("manuals/link-nested.md", "- [{t} [内部]](link-nested.md)", "zqlnested"),
+    "link_unquoted_html": ("manuals/link-unquoted.md", "- <a href=link-unquoted.md>{t}</a>", "zqlunquoted"),
+    "link_continuation_line": ("manuals/link-cont.md", "- 相关文章：\n  [{t}](link-cont.md)", "zqlcont"),
+    "link_heading": ("manuals/link-heading.md", "### [{t}](link-heading.md)", "zqlheading"),
+    "link_list_in_quote": ("manuals/link-quote.md", "> - [{t}](link-quote.md)", "zqlquote"),
+    "link_table_without_pipes": ("manuals/link-nopipe.md", "文章 | 说明\n--- | ---\n[{t}](link-nopipe.md) | 说明",
+                                 "zqlnopipe"),
+    "link_shortcut_reference": ("manuals/link-shortcut.md", "- [{t}]\n\n[{t}]: link-shortcut.md", "zqlshortcut"),
+    "link_image_in_link": ("manuals/link-img.md", "- [![{t}](public-attachment.txt)](link-img.md)", "zqlimg"),
+    "link_site_url": ("manuals/link-site.md", "- [{t}](http://127.0.0.1:8000/manuals/link-site/)", "zqlsite"),
+}
+#: link forms kb check refuses (KB201: no such file), so only the unchecked build has them
+INVALID_LINK_FORMS: dict[str, tuple[str, str, str]] = {
+    "link_page_url": ("manuals/link-url.md", "- [{t}](../link-url/)", "zqlurl"),
+    "link_root_path": ("manuals/link-root.md", "- [{t}](/manuals/link-root/)", "zqlroot"),
+}
+
+
+def link_forms(invalid: bool) -> dict[str, tuple[str, str, str]]:
+    return {**LINK_FORMS, **(INVALID_LINK_FORMS if invalid else {})}
 VISIBLE = {"zqpublicok", "zqpubattach"}
 
 
@@ -90,9 +113,10 @@ def make_root(base: Path, invalid: bool) -> Path:
                       for rel, _, _, m in hidden.values())
     rows = "\n".join(f"| [{_title(m)}]({Path(rel).name if rel.startswith('manuals/') else '../' + rel}) | 说明 |"
                      for rel, _, _, m in hidden.values())
+    forms = "\n\n".join(line.format(t=_title(m)) for _, line, m in link_forms(invalid).values())
     body = (f"正文里有标记 zqpublicok。\n\n## 相关文章\n\n{links}\n\n| 文章 | 说明 |\n|---|---|\n{rows}\n\n"
             "另见[这篇说明](internal.md)和[另一篇][ref]。\n\n[ref]: public-draft.md\n\n"
-            "附件：[公开附件](public-attachment.txt)\n")
+            f"附件：[公开附件](public-attachment.txt)\n\n## 其他写法\n\n{forms}\n")
     for name, (rel, vis, status, marker) in variants.items():
         if name == "public_published":
             _write(root, rel, vis, status, marker, body)
@@ -100,6 +124,8 @@ def make_root(base: Path, invalid: bool) -> Path:
             _write(root, rel, vis, status, marker, f"正文里有标记 {marker}。附件：[内部附件](internal-attachment.txt)")
         else:
             _write(root, rel, vis, status, marker)
+    for rel, _, marker in link_forms(invalid).values():
+        _write(root, rel, "internal", "published", marker)
     (root / "manuals" / "public-attachment.txt").write_text("公开附件 zqpubattach\n", encoding="utf-8")
     for rel, marker in FILES.values():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -120,13 +146,15 @@ def hidden_markers(invalid: bool) -> dict[str, str]:
            if k != "public_published"}
     out.update({k: m for k, (_, m) in FILES.items()})
     out.update(SYMLINKS)
+    out.update({k: m for k, (_, _, m) in link_forms(invalid).items()})
     return out
 
 
 def hidden_pages(invalid: bool) -> dict[str, str]:
     """id -> site URL path of every hidden article (the symlinked ones included)."""
     rels = [rel for k, (rel, _, _, _) in {**ARTICLES, **(INVALID if invalid else {})}.items()
-            if k != "public_published"] + ["manuals/escape.md", "manuals/linked/leak.md"]
+            if k != "public_published"] + ["manuals/escape.md", "manuals/linked/leak.md"] \
+        + [rel for rel, _, _ in link_forms(invalid).values()]
     return {Path(rel).stem: "/" + rel.removesuffix(".md") + "/" for rel in rels}
 
 
