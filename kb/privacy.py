@@ -88,13 +88,18 @@ _SECRET_LABEL = _rx(
     r"|密钥|秘钥|密码|口令|令牌|签名密钥)"
     r"(?:\s*(?:[:=：]|是|为|\bis\b)\s*|\s+(?=[!-~]*\d))[\"'“‘]?([!-~]{4,})")
 _BEARER = _rx(r"(?i)\bBearer\s+([A-Za-z0-9\-._~+/]{12,}=*)")
+#: HTTP Basic credentials: base64 of user:password (checked by decoding, so "Basic authentication" is prose)
+_BASIC = _rx(r"\bBasic\s+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 _PLACEHOLDER = _rx(r"^(?:x+|\*+|<.*|&lt;.*|＜.*|【.*|\{.*\}|\$\{?\w+\}?|your[_-]?\w*|placeholder|example\w*|"
                           r"示例\S*|…+|\.\.\.|null|none|empty)$", re.I)
 
 # --- e-mail --------------------------------------------------------------------------------------
-_AT = r"(?:\s*@\s*|\s*[\[(（]\s*at\s*[\])）]\s*)"
+_AT = r"(?:\s*@\s*|\s*[\[(（【]\s*at\s*[\])）】]\s*|#)"  # "#" written for @ against scrapers (never in a URL)
 _DOT = r"(?:\.|\s*[\[(（]\s*dot\s*[\])）]\s*)"
 _EMAIL = _rx(rf"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]*){_AT}([A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}([A-Za-z]{{2,}}))(?![\w-])")
+#: "#" for @ only with a top-level domain that is not a file suffix
+_FILE_SUFFIXES = frozenset({"md", "html", "htm", "txt", "pdf", "png", "jpg", "jpeg", "gif", "svg", "py", "js", "json",
+                            "yml", "yaml", "csv", "log", "xml", "zip", "doc", "docx", "xls", "xlsx", "ppt", "pptx"})
 _SAFE_DOMAIN = re.compile(r"(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$", re.I)
 
 # --- numbers: 身份证, cards, phones --------------------------------------------------------------
@@ -102,6 +107,15 @@ _ID_CARD = _rx(r"(?<![\w*])([1-9]\d{5})\s?((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _NUMBER_RUN = _rx(r"(?<![\w*.@/#%&$+-])(?:\+\s?|[(（]\s?\+?)?\d(?:[ \t\-()（）]{0,3}\d)*(?![\w*%@])")
 _CARD_IIN = re.compile(r"^(?:62|4|5[1-5]|2[2-7]|3[47]|35|6011|65)")
+#: an 身份证 number written in groups (110105-19491231-002X, 1101 0519 4912 3100 2X): 18 characters
+_ID_GROUPED = _rx(r"(?<![\w*])\d(?:[ \t-]?\d){16}[ \t-]?[\dXx](?![\w*])")
+#: a phone or card number in groups joined by . or / (138.1234.5678, 091.234.5678, 4111.1111.1111.1111):
+#: read before versions and dates are blanked, so every group after the first has 3 or 4 digits
+_DOTTED = _rx(r"(?<![\w.,/+-])(\+\s?)?\d{2,4}(?:[./]\d{3,4}){2,4}(?![\w.]|/\d)")
+#: a Chinese mobile glued to a word (an attachment named wang-13812345678.png, zhang_13912345678)
+_GLUED_MOBILE = _rx(r"(?<=[A-Za-z_-])1[3-9]\d{9}(?!\d)")
+#: a WhatsApp chat link carries the number itself
+_WHATSAPP = _rx(r"(?i)(?:wa\.me/|whatsapp\.com/send/?\?phone=|whatsapp://send/?\?phone=)\+?(\d{8,15})\b")
 #: country codes the team serves, written without "+": (code, first national digit, national lengths)
 _CC_NO_PLUS = (("86", "1", (11,)), ("62", "8", (9, 10, 11, 12)), ("91", "6789", (10,)), ("63", "9", (10,)),
                ("84", "35789", (9,)), ("66", "689", (9,)), ("60", "1", (9, 10)), ("65", "89", (8,)),
@@ -111,9 +125,11 @@ _CC_NO_PLUS = (("86", "1", (11,)), ("62", "8", (9, 10, 11, 12)), ("91", "6789", 
 
 # --- WeChat, names, companies ---------------------------------------------------------------------
 _WECHAT = _rx(r"\bwxid_[A-Za-z0-9_-]{6,}"
-                     r"|(?:微信号?|[vV]信|vx|VX|wx|WX|wechat|WeChat|weixin)[ \t]*(?:号|ID|id)?[ \t]*(?:[:：]|是|为)[ \t]*"
-                     r"([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])"
-                     r"|微信号[ \t]*([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])")
+                     r"|(?:微信号?|[vV]信|vx|VX|wx|WX|wechat|WeChat|weixin|加[ \t]*[vV])[ \t]*(?:号|ID|id)?[ \t]*"
+                     r"(?:[:：]|是|为)[ \t]*([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])"
+                     # without a separator only an id with a digit or _ (微信 official 账号 is prose)
+                     r"|(?:微信号?|[vV]信|vx|VX|加[ \t]*[vV])[ \t]*((?=[A-Za-z][A-Za-z-]*[\d_])[A-Za-z][-_A-Za-z0-9]{5,19})"
+                     r"(?![-_A-Za-z0-9])")
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
              "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
              "邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳"
@@ -126,7 +142,7 @@ _CJK = "[\u4e00-\u9fff]"
 #: a label that is always followed by a name
 _STRONG_LABEL = re.compile(rf"(?:联系人|对接人|客户经理|姓名|法人|负责人|经办人)[:：]?[ \t]*({_SURNAME})({_CJK}{{1,2}})(?![*＊])")
 #: words that may precede a name; the name must then be one rjieba tags as a person (nr)
-_WEAK_LABEL = re.compile(r"(?:客户|用户|财务|老板|同事|运营|技术)[:：]?[ \t]*")
+_WEAK_LABEL = re.compile(r"(?:客户代表|销售代表|客户|用户|财务|老板|同事|运营|技术)[:：]?[ \t]*")
 _TITLED = re.compile(rf"({_SURNAME})({_CJK}{{1,2}})(?![*＊])(?=先生|女士|小姐|老师|总(?!结|计|数|量|额|共|部|体|的|是)|经理|律师|医生)")
 #: words rjieba may tag as a person that are places the team writes about (客户沙特…, 马来…)
 _NOT_NAMES = frozenset({"沙特", "马来", "马来西亚", "巴西", "巴基斯坦", "墨西哥", "尼日利亚", "印尼", "越南", "泰国",
@@ -280,8 +296,14 @@ def detect(text: str, exclude_names: Iterable[str] = (), kinds: Iterable[str] = 
                         and not re.search(r"\d|[A-Z].*[a-z]|[a-z].*[A-Z]|[^A-Za-z0-9]", value):
                     continue  # 密码 plain-word (密码是 correct?) is prose, not a password
                 add("secret", m.start(1), m.start(1) + len(value), SECRET_MASK)
+        for m in _BASIC.finditer(norm):
+            if _basic_credentials(m.group(1)):
+                add("secret", m.start(1), m.end(1), SECRET_MASK)
     if "email" in wanted:
         for m in _EMAIL.finditer(norm):
+            if "#" in m.group() and "@" not in m.group() and (re.search(r"/\S*$", norm[:m.start()]) or
+                                                              m.group(3).lower() in _FILE_SUFFIXES):
+                continue  # a URL's fragment (page.html#part.x) or a file (issue#12.md), not an address
             domain = re.sub(r"\s*[\[(（]\s*dot\s*[\])）]\s*", ".", m.group(2))
             if _SAFE_DOMAIN.search(domain):
                 continue
@@ -293,7 +315,27 @@ def detect(text: str, exclude_names: Iterable[str] = (), kinds: Iterable[str] = 
             raw = "".join(m.groups())
             if id_card_valid(raw):
                 add("id_card", m.start(), m.end(), f"{raw[:4]}**********{raw[-4:].upper()}")
+        for m in _ID_GROUPED.finditer(numbers):
+            raw = re.sub(r"[ \t-]", "", m.group())
+            if _ID_CARD.fullmatch(raw) and id_card_valid(raw):
+                add("id_card", m.start(), m.end(), f"{raw[:4]}**********{raw[-4:].upper()}")
     if wanted & {"bank_card", "phone"}:
+        for m in _DOTTED.finditer(norm):
+            digits = re.sub(r"\D", "", m.group())
+            if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", m.group()) or _NOT_PERSONAL_BEFORE.search(
+                    norm[max(0, m.start() - 12):m.start()]):
+                continue  # an IPv4 address, or an identifier of ours
+            if "bank_card" in wanted and _is_card(digits):
+                add("bank_card", m.start(), m.end(), f"{digits[:4]} **** **** {digits[-4:]}")
+            elif "phone" in wanted and (kind := _phone_kind(m.group(), digits, False)):
+                add("phone", m.start(), m.end(), _mask_phone(kind, m.group(), digits))
+        if "phone" in wanted:
+            for m in _WHATSAPP.finditer(norm):
+                d = m.group(1)
+                add("phone", m.start(1), m.end(1), _mask_phone("intl", d, d))
+            for m in _GLUED_MOBILE.finditer(numbers):
+                if not _NOT_PERSONAL_BEFORE.search(norm[max(0, m.start() - 12):m.start()].rstrip("-_")):
+                    add("phone", m.start(), m.end(), _mask_phone("cn", m.group(), m.group()))
         for m in _NUMBER_RUN.finditer(numbers):
             for s, e in _sub_runs(numbers, m.start(), m.end()):
                 run = numbers[s:e]
@@ -328,6 +370,18 @@ def detect(text: str, exclude_names: Iterable[str] = (), kinds: Iterable[str] = 
                 "客户" if m.group()[:cut].endswith("客户") else ""))
     out.sort(key=lambda f: f.start)
     return out
+
+
+def _basic_credentials(value: str) -> bool:
+    """Does this decode as HTTP Basic credentials (user:password, printable)?"""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    return ":" in raw and raw.isprintable() and len(raw) >= 3
 
 
 def _sub_runs(text: str, s: int, e: int) -> list[tuple[int, int]]:
