@@ -326,6 +326,12 @@ class KbPlugin(BasePlugin[KbConfig]):
         return [n for n in nav if not isinstance(next(iter(n.values())), list) or next(iter(n.values()))]
 
     # -- pages ------------------------------------------------------------------------------
+    def on_page_read_source(self, page: Any, config: Any) -> str | None:
+        """The text kb parsed (kb.model decodes UTF-16 with a byte-order mark; MkDocs reads UTF-8 only
+        and stopped the build with a traceback on a file kb check accepts)."""
+        a = self.articles.get(page.file.src_uri)
+        return a.text if a is not None else None
+
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Files) -> str:
         src = page.file.src_uri
         a = self.articles.get(src)
