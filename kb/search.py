@@ -8,11 +8,13 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 import re
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +40,8 @@ from kb.text import Analyzer, QueryTerms
 FILTER_FIELDS = ("kind", "tag", "category", "subcategory", "country", "owner", "status", "visibility")
 #: a query is embedded from at most this many characters (questions are far shorter; kb similar embeds all)
 QUERY_EMBED_CHARS = 160
+#: threads per process that embed queries while the lexical pass runs (the local model embeds one at a time)
+QUERY_EMBED_WORKERS = 4
 #: a pasted ticket is embedded as at most this many chunks (a few thousand characters)
 SIMILAR_MAX_CHUNKS = 8
 #: in similar(), the lexical score (scaled to [0, 1]) only breaks near-ties of the dense similarity
@@ -127,6 +131,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._qvecs: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._qcache_size = query_cache
+        self._pool: tuple[int, ThreadPoolExecutor] | None = None
         self._state = self._load()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -185,19 +190,41 @@ class Searcher:
     def query_vector(self, text: str, st: _State | None = None) -> np.ndarray:
         """The query's embedding, from an LRU (a repeated or paged query is embedded once)."""
         st = st or self._state
-        store = st.vectors
-        assert store is not None
-        text = text[:QUERY_EMBED_CHARS]  # a pasted ticket as a query: its start (attention cost grows with length)
-        key = (store.model_id, text)
-        vec = self._qvecs.get(key)
+        key, vec = self._cached_vector(st, text)
         if vec is not None:
             return vec
-        vec = self._embedder_for(store).query(text)
+        assert st.vectors is not None
+        vec = self._embedder_for(st.vectors).query(key[1])
         with self._lock:
             self._qvecs[key] = vec
             while len(self._qvecs) > self._qcache_size:
                 self._qvecs.popitem(last=False)
         return vec
+
+    def _cached_vector(self, st: _State, text: str) -> tuple[tuple[str, str], np.ndarray | None]:
+        store = st.vectors
+        assert store is not None
+        key = (store.model_id, text[:QUERY_EMBED_CHARS])  # a pasted ticket as a query: its start (attention cost grows with length)
+        return key, self._qvecs.get(key)
+
+    def _query_vector_soon(self, text: str, st: _State) -> Callable[[], np.ndarray]:
+        """The query's embedding, started now on a worker thread; call the result to wait for it. The local
+        model's C engine runs without the GIL (ctypes), so the lexical pass runs meanwhile instead of after."""
+        _key, vec = self._cached_vector(st, text)
+        if vec is not None:
+            return lambda: vec
+        return self._workers().submit(self.query_vector, text, st).result
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """This process's query-embedding threads (the API forks workers: a pool made before a fork has no
+        threads in the child, so it belongs to the process that made it)."""
+        pool = self._pool
+        if pool is None or pool[0] != os.getpid():
+            with self._lock:
+                pool = self._pool
+                if pool is None or pool[0] != os.getpid():
+                    pool = self._pool = (os.getpid(), ThreadPoolExecutor(QUERY_EMBED_WORKERS, "kb-query-embed"))
+        return pool[1]
 
     def _embedder_for(self, store: VectorStore) -> Embedder:
         if self._embedder is None or self._embedder.model_id != store.model_id:
@@ -223,13 +250,13 @@ class Searcher:
         return Q.boolean_query([(tantivy.Occur.Should, Q.term_query(st.schema, "id", i, index_option="basic"))
                                 for i in ids])
 
-    def _dense(self, st: _State, q: str, k: int, filters: Mapping[str, Any] | None,
+    def _dense(self, st: _State, qvec: np.ndarray, k: int, filters: Mapping[str, Any] | None,
                include_internal: bool, also: Sequence[str] = ()) -> dict[str, float]:
-        """The dense retriever: the k articles whose best chunk is most similar to the query, filters applied;
-        plus the exact similarity of the articles in `also` (the other side's candidates)."""
+        """The dense retriever: the k articles whose best chunk is most similar to the query vector, filters
+        applied; plus the exact similarity of the articles in `also` (the other side's candidates)."""
         store = st.vectors
         assert store is not None
-        scores = store.doc_scores(self.query_vector(q, st))
+        scores = store.doc_scores(qvec)
         mask = store.mask(_filter_values(filters, include_internal))
         out = {store.ids[i]: s for i, s in top_k(scores, k, mask)}
         for i in also:
@@ -245,10 +272,12 @@ class Searcher:
         res = st.searcher.search(query, limit=len(ids), count=False)
         return {st.searcher.doc(a)["id"][0]: s for s, a in res.hits}
 
-    def _candidates(self, st: _State, q: str, main: tantivy.Query | None, filters: Mapping[str, Any] | None,
-                    include_internal: bool) -> tuple[dict[str, float], dict[str, float], Any]:
+    def _candidates(self, st: _State, qvec: Callable[[], np.ndarray], main: tantivy.Query | None,
+                    filters: Mapping[str, Any] | None, include_internal: bool
+                    ) -> tuple[dict[str, float], dict[str, float], Any]:
         """Both retrievers' candidates, each with both scores where it has one: lexical top `depth` and dense
-        top `depth`. Returns (lexical, dense, lexical result of the filtered query)."""
+        top `depth`. `qvec` waits for the query's embedding (started before the lexical pass, which runs
+        meanwhile). Returns (lexical, dense, lexical result of the filtered query)."""
         depth = self.fusion.depth
         lexical: dict[str, float] = {}
         res = None
@@ -256,7 +285,7 @@ class Searcher:
             res = st.searcher.search(self._combine(main, self._filters(st, filters, include_internal)),
                                      limit=depth, count=True)
             lexical = {st.searcher.doc(a)["id"][0]: s for s, a in res.hits}
-        dense = self._dense(st, q, depth, filters, include_internal, also=list(lexical))
+        dense = self._dense(st, qvec(), depth, filters, include_internal, also=list(lexical))
         if main is not None:
             lexical.update(self._lexical_scores(st, main, [i for i in dense if i not in lexical]))
         return lexical, dense, res
@@ -270,21 +299,24 @@ class Searcher:
         t0 = time.perf_counter()
         st = self._state
         mode = self._mode(st, mode)
-        qt = st.analyzer.query_terms(q or "")
-        main = self._text_query(st, qt)
         if mode == "hybrid" and not _wants_dense(q):
             mode = "lexical"
         if mode == "lexical" or not q.strip() or not _meaningful(q):
+            qt = st.analyzer.query_terms(q or "")
+            main = self._text_query(st, qt)
             return self._search_lexical(st, t0, q, qt, main, limit, page, filters, include_internal, facets, snippets)
+        qvec = self._query_vector_soon(q, st)
+        qt = st.analyzer.query_terms(q)
+        main = self._text_query(st, qt)
         flt = self._filters(st, filters, include_internal)
         if mode == "semantic":
-            dense = self._dense(st, q, max(self.fusion.depth, page * limit), filters, include_internal)
+            dense = self._dense(st, qvec(), max(self.fusion.depth, page * limit), filters, include_internal)
             ranked = sorted(dense.items(), key=lambda x: (-x[1], x[0]))
             lexical: dict[str, float] = {}
             total, extra = len(ranked), list(dense)
             union_query = self._combine(self._ids_query(st, extra), flt) if extra else None
         else:
-            lexical, dense, res = self._candidates(st, q, main, filters, include_internal)
+            lexical, dense, res = self._candidates(st, qvec, main, filters, include_internal)
             ranked = fuse(lexical, dense, self.fusion)
             extra = [i for i in dense if i not in lexical or lexical[i] <= 0]
             lex_total = res.count if res is not None else 0
@@ -310,7 +342,7 @@ class Searcher:
             d = self._get_stored(st, doc_id)
             if d is None:
                 continue
-            snippet = self._snippet(st, d, q, terms, primary) if snippets else ""
+            snippet = self._snippet(st, d, qvec, terms, primary) if snippets else ""
             hits.append(SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"]))
         facet_counts = self._facets(st, union_query, total) if facets and union_query is not None else {}
         if facets and union_query is not None:
@@ -348,26 +380,28 @@ class Searcher:
         """Ranked (id, score) only: the batch/benchmark path, no snippets or facets."""
         st = self._state
         mode = self._mode(st, mode)
-        main = self._text_query(st, st.analyzer.query_terms(q), strict=False)
         if not _meaningful(q) or (mode == "hybrid" and not _wants_dense(q)):
             mode = "lexical"
-        if mode == "semantic":
-            dense = self._dense(st, q, limit, None, include_internal)
-            return sorted(dense.items(), key=lambda x: (-x[1], x[0]))
-        if mode == "lexical":
+        qvec = self._query_vector_soon(q, st) if mode != "lexical" else None
+        main = self._text_query(st, st.analyzer.query_terms(q), strict=False)
+        if qvec is None:
             if main is None:
                 return []
             query = self._combine(main, self._filters(st, None, include_internal))
             res = st.searcher.search(query, limit=limit, count=False)
             return [(st.searcher.doc(a)["id"][0], s) for s, a in res.hits]
-        lexical, dense, _ = self._candidates(st, q, main, None, include_internal)
+        if mode == "semantic":
+            dense = self._dense(st, qvec(), limit, None, include_internal)
+            return sorted(dense.items(), key=lambda x: (-x[1], x[0]))
+        lexical, dense, _ = self._candidates(st, qvec, main, None, include_internal)
         return fuse(lexical, dense, self.fusion)[:limit]
 
     def candidates(self, q: str, *, include_internal: bool = True) -> tuple[dict[str, float], dict[str, float]]:
         """Both sides' candidates with both scores (scripts/bench_search.py fits the fusion rule on them)."""
         st = self._state
+        qvec = self._query_vector_soon(q, st)
         main = self._text_query(st, st.analyzer.query_terms(q), strict=False)
-        lexical, dense, _ = self._candidates(st, q, main, None, include_internal)
+        lexical, dense, _ = self._candidates(st, qvec, main, None, include_internal)
         return lexical, dense
 
     def _stored(self, st: _State, addr: Any) -> dict[str, Any]:
@@ -384,8 +418,8 @@ class Searcher:
         snippet = section_snippet(d.get("body", ""), terms, primary=primary) if snippets else ""
         return SearchHit(d["id"], d["title"], d["kind"], d["url"], round(float(score), 4), snippet, d["meta"])
 
-    def _snippet(self, st: _State, d: dict[str, Any], q: str, terms: tuple[list[str], list[str]],
-                 primary: Sequence[str]) -> str:
+    def _snippet(self, st: _State, d: dict[str, Any], qvec: Callable[[], np.ndarray],
+                 terms: tuple[list[str], list[str]], primary: Sequence[str]) -> str:
         """The lexical snippet when a query term occurs in the text, else the best-matching chunk (by the
         query's embedding), opening with its section name."""
         text = d.get("text", "")
@@ -393,7 +427,7 @@ class Searcher:
         if any(t and t in low for t in [*terms[0], *terms[1]]) or st.vectors is None:
             return section_snippet(d.get("body", ""), terms, primary=primary)
         parts = chunks(d["title"], d.get("body", ""), str(d["meta"].get("summary") or ""))
-        best = parts[min(st.vectors.best_chunk(d["id"], self.query_vector(q, st)), len(parts) - 1)]
+        best = parts[min(st.vectors.best_chunk(d["id"], qvec()), len(parts) - 1)]
         body = best.text.split("\n", 2 if d["meta"].get("summary") else 1)[-1]
         return make_snippet(body, ([], []))
 
