@@ -85,6 +85,18 @@ class _State:
     stamp: tuple[Any, ...]
     facet_values: dict[str, dict[str, int]]  # each facet field's values over the whole index
     vectors: VectorStore | None
+    # article ids by (segment, doc) and back, filled as documents are met: reading a stored document costs
+    # ~25 us, and a hybrid search names ~200 (this searcher's segments never change, so neither do they)
+    ids: dict[tuple[int, int], str] = field(default_factory=dict)
+    addrs: dict[str, Any] = field(default_factory=dict)
+
+    def id_of(self, addr: Any) -> str:
+        key = (addr.segment_ord, addr.doc)
+        doc_id = self.ids.get(key)
+        if doc_id is None:
+            doc_id = self.ids[key] = self.searcher.doc(addr)["id"][0]
+            self.addrs[doc_id] = addr
+        return doc_id
 
 
 class SearchEngine(Protocol):
@@ -270,7 +282,7 @@ class Searcher:
             return {}
         query = tantivy.Query.boolean_query([(tantivy.Occur.Must, main), (tantivy.Occur.Must, self._ids_query(st, ids))])
         res = st.searcher.search(query, limit=len(ids), count=False)
-        return {st.searcher.doc(a)["id"][0]: s for s, a in res.hits}
+        return {st.id_of(a): s for s, a in res.hits}
 
     def _candidates(self, st: _State, qvec: Callable[[], np.ndarray], main: tantivy.Query | None,
                     filters: Mapping[str, Any] | None, include_internal: bool
@@ -284,7 +296,7 @@ class Searcher:
         if main is not None:
             res = st.searcher.search(self._combine(main, self._filters(st, filters, include_internal)),
                                      limit=depth, count=True)
-            lexical = {st.searcher.doc(a)["id"][0]: s for s, a in res.hits}
+            lexical = {st.id_of(a): s for s, a in res.hits}
         dense = self._dense(st, qvec(), depth, filters, include_internal, also=list(lexical))
         if main is not None:
             lexical.update(self._lexical_scores(st, main, [i for i in dense if i not in lexical]))
@@ -326,7 +338,7 @@ class Searcher:
                 more = st.searcher.search(self._combine(main, flt), limit=page * limit, count=False)
                 seen = {i for i, _ in ranked}
                 for _s, a in more.hits:
-                    i = st.searcher.doc(a)["id"][0]
+                    i = st.id_of(a)
                     if i not in seen:
                         ranked.append((i, 0.0))
                         seen.add(i)
@@ -389,7 +401,7 @@ class Searcher:
                 return []
             query = self._combine(main, self._filters(st, None, include_internal))
             res = st.searcher.search(query, limit=limit, count=False)
-            return [(st.searcher.doc(a)["id"][0], s) for s, a in res.hits]
+            return [(st.id_of(a), s) for s, a in res.hits]
         if mode == "semantic":
             dense = self._dense(st, qvec(), limit, None, include_internal)
             return sorted(dense.items(), key=lambda x: (-x[1], x[0]))
@@ -408,9 +420,14 @@ class Searcher:
         return json.loads(bytes(st.searcher.doc(addr)["doc"][0]))
 
     def _get_stored(self, st: _State, doc_id: str) -> dict[str, Any] | None:
-        q = tantivy.Query.term_query(st.schema, "id", doc_id, index_option="basic")
-        res = st.searcher.search(q, limit=1, count=False)
-        return self._stored(st, res.hits[0][1]) if res.hits else None
+        addr = st.addrs.get(doc_id)
+        if addr is None:
+            q = tantivy.Query.term_query(st.schema, "id", doc_id, index_option="basic")
+            res = st.searcher.search(q, limit=1, count=False)
+            if not res.hits:
+                return None
+            addr = res.hits[0][1]
+        return self._stored(st, addr)
 
     def _hit(self, st: _State, score: float, addr: Any, terms: tuple[list[str], list[str]],
              snippets: bool, primary: Sequence[str] = ()) -> SearchHit:
