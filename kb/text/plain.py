@@ -7,27 +7,32 @@ from __future__ import annotations
 
 import re
 
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^```.*$|^~~~.*$", re.M), ""),
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"<[^>\n]+>"), ""),
-    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), ""),
-    (re.compile(r"^\s*(?:[-*+]|\d+\.)\s+", re.M), ""),
-    (re.compile(r"^\s*>\s?", re.M), ""),
-    (re.compile(r"^\s*!!!.*$|^\s*\?\?\?.*$", re.M), ""),
-    (re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.M), ""),
-    (re.compile(r"\|"), " "),
-    (re.compile(r"[*`]{1,3}"), ""),
-    (re.compile(r"[ \t]+"), " "),
-    (re.compile(r"\n{3,}"), "\n\n"),
+#: each rule with the strings it cannot match without (any one of them): a rule whose strings are all absent
+#: leaves the text as it is and is skipped (snippets run this per section of every hit)
+_RULES: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
+    (re.compile(r"^```.*$|^~~~.*$", re.M), "", ("```", "~~~")),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1", ("](",)),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1", ("](",)),
+    (re.compile(r"<[^>\n]+>"), "", ("<",)),
+    (re.compile(r"^\s{0,3}#{1,6}\s*", re.M), "", ("#",)),
+    (re.compile(r"^\s*(?:[-*+]|\d+\.)\s+", re.M), "", ("-", "*", "+", ".")),
+    (re.compile(r"^\s*>\s?", re.M), "", (">",)),
+    (re.compile(r"^\s*!!!.*$|^\s*\?\?\?.*$", re.M), "", ("!!!", "???")),
+    (re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.M), "", ("---",)),
+    (re.compile(r"\|"), " ", ("|",)),
+    (re.compile(r"[*`]{1,3}"), "", ("*", "`")),
+    (re.compile(r"[ \t]+"), " ", ("  ", "\t")),  # a lone space becomes itself
+    (re.compile(r"\n{3,}"), "\n\n", ("\n\n\n",)),
 ]
 
 
 def plain_text(markdown: str) -> str:
     text = markdown
-    for rx, repl in _RULES:
-        text = rx.sub(repl, text)
+    for rx, repl, needles in _RULES:
+        for needle in needles:
+            if needle in text:
+                text = rx.sub(repl, text)
+                break
     return text.strip()
 
 
@@ -54,7 +59,7 @@ def sections(markdown: str) -> list[tuple[str, str]]:
     chunks = [("", markdown[:first])] + [(label, markdown[end:(heads[i + 1].start() if i + 1 < len(heads) else len(markdown))])
                                         for i, (end, label) in enumerate(starts)]
     for label, chunk in chunks:
-        text = " ".join(plain_text(_LINK_ITEM.sub("", chunk)).split())
+        text = " ".join(plain_text(_LINK_ITEM.sub("", chunk) if "](" in chunk else chunk).split())
         if label is None:  # under the H1: the lead paragraph
             label = ""
         if text:
