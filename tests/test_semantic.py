@@ -202,6 +202,25 @@ def test_case_pages_list_similar_cases_at_build_time(internal_site) -> None:  # 
     assert block.count('href="../case-') >= 3
 
 
+def test_a_forked_worker_embeds_its_own_queries(searcher: Searcher) -> None:
+    # the query is embedded on a worker thread while the lexical pass runs; the API forks its workers after
+    # the parent may have searched, and a child has none of the parent's threads
+    assert _ids(searcher, "很长的消息被算成两条收钱", "hybrid", limit=3)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        import signal
+
+        signal.alarm(60)  # a hang ends the child
+        code = 3
+        try:
+            if "case-2025-08-balance-double-charge" in _ids(searcher, "长短信为什么按两条扣费", "semantic", limit=3):
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_a_lone_code_is_answered_lexically_even_in_hybrid_mode(searcher: Searcher) -> None:
     res = searcher.search("qzx8807kb", include_internal=True, mode="hybrid")
     assert (res.mode, res.total) == ("lexical", 0)
