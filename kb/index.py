@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import tantivy
 
 from kb.fsutil import write_atomic
-from kb.publish import AUDIENCES, audience_of, public_body, published, visibility_of
+from kb.publish import AUDIENCES, audience_of, public_body, published, recorded, visibility_of
 from kb.suggest import build_suggestions, entry
 from kb.text import ANALYZER_VERSION, Analyzer
 from kb.text.plain import plain_text
@@ -190,10 +190,12 @@ _WORKER: dict[str, Any] = {}
 
 
 @dataclass
-class _PublicCopy:
-    """A document of the public sub-index, prepared in the same pass as the internal one (kb.pipeline)."""
+class PublicCopy:
+    """A document of the public sub-index, prepared in the same pass as the internal one (kb.pipeline), and
+    the visibility answers its public text depends on (kb.publish.recorded)."""
 
     doc: PreparedDoc
+    depends: dict[str, bool]
 
 
 def _worker_init(content_dir: str, analyzer_config: dict[str, Any], audience: str = "internal",
@@ -205,15 +207,16 @@ def _worker_init(content_dir: str, analyzer_config: dict[str, Any], audience: st
     _WORKER["audience"] = audience
     _WORKER["visible"] = visibility_of(_WORKER["root"], audience)
     _WORKER["chunks"] = with_chunks
-    _WORKER["public"] = visibility_of(_WORKER["root"], "public") if also_public and audience != "public" else None
+    _WORKER["public"] = visibility_of(_WORKER["root"], "public") if also_public else None
+    _WORKER["main"] = not (also_public and audience == "public")  # else the public copies are all it makes
 
 
-def _worker_prepare(paths: list[str]) -> list[PreparedDoc | _PublicCopy | tuple[str, str]]:
+def _worker_prepare(paths: list[str]) -> list[PreparedDoc | PublicCopy | tuple[str, str]]:
     from kb.model import ArticleParseError, load_article
 
     root, analyzer, audience = _WORKER["root"], _WORKER["analyzer"], _WORKER["audience"]
     with_chunks, public_visible = _WORKER.get("chunks", False), _WORKER.get("public")
-    out: list[PreparedDoc | _PublicCopy | tuple[str, str]] = []
+    out: list[PreparedDoc | PublicCopy | tuple[str, str]] = []
     for p in paths:
         try:
             art = load_article(Path(p), root)
@@ -223,24 +226,27 @@ def _worker_prepare(paths: list[str]) -> list[PreparedDoc | _PublicCopy | tuple[
         if not (art.kind and not art.is_index and art.id):
             continue
         mine, body = None, None
-        if published(art, audience):
+        if _WORKER["main"] and published(art, audience):
             body = public_body(art, _WORKER["visible"])
             mine = prepare(doc_from_article(art, body), analyzer, with_chunks)
             out.append(mine)
         if public_visible is not None and published(art, "public"):
-            text = public_body(art, public_visible)  # the text the public page shows
+            depends: dict[str, bool] = {}
+            text = public_body(art, recorded(public_visible, depends))  # the text the public page shows
             same = mine is not None and text == body  # then the same document: prepare() reads nothing else
-            out.append(_PublicCopy(mine if same else prepare(doc_from_article(art, text), analyzer, with_chunks)))
+            out.append(PublicCopy(mine if same else prepare(doc_from_article(art, text), analyzer, with_chunks),
+                                  depends))
     return out
 
 
 def prepare_files(content_dir: Path, paths: list[Path], analyzer: Analyzer, workers: int | None = None,
                   errors: list[tuple[str, str]] | None = None, audience: str = "internal",
-                  with_chunks: bool = False, public: list[PreparedDoc] | None = None) -> Iterator[PreparedDoc]:
+                  with_chunks: bool = False, public: list[PublicCopy] | None = None) -> Iterator[PreparedDoc]:
     """Load and analyze article files on all cores (fork); yields in path order; parse errors go to `errors`.
     Only the articles `audience` may see, each with the text its page shows (kb.publish.public_body).
     `public`: also collect there, in path order, the documents of the public audience with their public text
-    (the public sub-index of an internal build), from the same reading of each file."""
+    and what it depends on (the public sub-index of an internal build), from the same reading of each file;
+    with audience "public", only there."""
     import multiprocessing as mp
 
     workers = workers or min(os.cpu_count() or 1, 4)
@@ -258,9 +264,9 @@ def prepare_files(content_dir: Path, paths: list[Path], analyzer: Analyzer, work
             for item in batch:
                 if isinstance(item, PreparedDoc):
                     yield item
-                elif isinstance(item, _PublicCopy):
+                elif isinstance(item, PublicCopy):
                     if public is not None:
-                        public.append(item.doc)
+                        public.append(item)
                 elif errors is not None:
                     errors.append(item)
     finally:
@@ -418,6 +424,15 @@ def _finish(vdir: Path, hashes: dict[str, str], analyzer: Analyzer, audience: st
             "content_hash": _content_hash(hashes), "audience": audience, "hashes": hashes}
     write_atomic(vdir / META_FILE, json.dumps(meta, ensure_ascii=False))
     return IndexInfo(vdir, INDEX_VERSION, len(hashes), built_at, meta["content_hash"], audience)
+
+
+def index_hashes(index_dir: Path) -> dict[str, str] | None:
+    """Article id -> content hash of every document of the current version; None without a readable one."""
+    vdir = current_version_dir(Path(index_dir))
+    try:
+        return dict(_read_meta(vdir)["hashes"]) if vdir is not None else None
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def needs_rebuild(index_dir: Path, analyzer: Analyzer) -> bool:

@@ -34,9 +34,12 @@ from kb.index import (
     IndexError_,
     IndexInfo,
     PreparedDoc,
+    PublicCopy,
     build_index,
     current_version_dir,
     doc_from_article,
+    index_hashes,
+    index_info,
     needs_rebuild,
     prepare_files,
     update_index,
@@ -44,6 +47,8 @@ from kb.index import (
 from kb.text import Analyzer
 
 FILE_TABLE = "files.json"
+#: the public sub-index's file table, beside the internal one: it names internal files, so never inside public/
+PUBLIC_FILE_TABLE = "files-public.json"
 VECTOR_CACHE_FILE = "vectors.sqlite"
 #: a test suite or CI machine can share one vector cache between many index dirs
 VECTOR_CACHE_ENV = "KB_VECTOR_CACHE"
@@ -229,15 +234,16 @@ def _index(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOp
             yield d
 
     step = DenseStep(embedder, cache, opts.progress, previous) if embedder else None
-    public_docs: list[PreparedDoc] | None = [] if with_public else None  # read in the same pass
+    public_docs: list[PublicCopy] | None = [] if with_public else None  # read in the same pass
     with opts.progress("建立索引", len(paths)) as advance:
         docs = prepare_files(root.path, paths, analyzer, errors=errors, audience=opts.audience,
                              with_chunks=embedder is not None, public=public_docs)
         info = build_index(tee(docs), index_dir, analyzer, opts.audience, progress=advance, vectors=step)
     _write_file_table(root, index_dir, opts.audience, seen)
     result = IndexResult(info, errors, step.stats if step else {}, notices=notices)
-    if with_public:
-        result.public = _public_subindex(root, analyzer, public_dir, opts, embedder, cache, step, public_docs)
+    if public_docs is not None:
+        result.public = _public_subindex(root, analyzer, index_dir, opts, embedder, cache, step, paths,
+                                         (public_docs, {root.rel(Path(p)) for p, _ in errors}))
     if opts.static_dir:
         from kb.static_index import write_static_index
 
@@ -245,18 +251,28 @@ def _index(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOp
     return result
 
 
-def _public_subindex(root: ContentRoot, analyzer: Analyzer, public_dir: Path, opts: IndexOptions,
+def _public_subindex(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOptions,
                      embedder: Embedder | None, cache: VectorCache | None, step: DenseStep | None,
-                     docs: Iterable[PreparedDoc] | None = None) -> IndexInfo:
-    """The complete public index beside an internal one: the articles kb.publish lets the public see, each with
-    the text its public page shows (`docs`: already prepared by the internal pass, else read here); vectors
-    reused from this run, the previous public version or the cache."""
-    pub_step = DenseStep(embedder, cache, opts.progress, _current_store(public_dir),
+                     paths: list[Path], prepared: tuple[list[PublicCopy], set[str]] | None = None) -> IndexInfo:
+    """The complete public index beside an internal one (a fresh version): the articles kb.publish lets the
+    public see, each with the text its public page shows (`prepared`: already made by the internal pass, with
+    the files it could not read; else read here); vectors reused from this run, the previous public version or
+    the cache. Then its file table (PUBLIC_FILE_TABLE)."""
+    pub_step = DenseStep(embedder, cache, opts.progress, _current_store(index_dir / PUBLIC_SUBDIR),
                          pool=step.fresh if step else None) if embedder else None
-    if docs is None:
-        docs = prepare_files(root.path, root.article_paths(), analyzer, audience="public",
-                             with_chunks=embedder is not None)
-    return build_index(docs, public_dir, analyzer, "public", vectors=pub_step)
+    if prepared is None:
+        copies: list[PublicCopy] = []
+        errors: list[tuple[str, str]] = []
+        for _ in prepare_files(root.path, paths, analyzer, errors=errors, audience="public",
+                               with_chunks=embedder is not None, public=copies):
+            pass  # with audience "public" every document goes to `copies`
+        prepared = copies, {root.rel(Path(p)) for p, _ in errors}
+    copies, failed = prepared
+    info = build_index([c.doc for c in copies], index_dir / PUBLIC_SUBDIR, analyzer, "public", vectors=pub_step)
+    _write_public_table(root, index_dir, info, _stats(root, [p for p in paths if root.rel(p) not in failed]),
+                        {c.doc.path: [c.doc.id, c.doc.hash, c.doc.title, c.doc.url, c.doc.visibility, c.depends]
+                         for c in copies})
+    return info
 
 
 def _current_store(index_dir: Path) -> VectorStore | None:
@@ -281,6 +297,101 @@ def _write_file_table(root: ContentRoot, index_dir: Path, audience: str, docs: d
         files[rel] = [st.st_mtime_ns, st.st_size, *entry]
     data = {"root": str(root.path), "audience": audience, "version": INDEX_VERSION, "files": files}
     write_atomic(Path(index_dir) / FILE_TABLE, json.dumps(data, ensure_ascii=False))
+
+
+def _write_public_table(root: ContentRoot, index_dir: Path, public: IndexInfo, stats: dict[str, tuple[int, int]],
+                        pages: dict[str, list[Any]]) -> None:
+    """The public sub-index's own file table (PUBLIC_FILE_TABLE): rel path -> [mtime_ns, size] of every readable
+    article file, plus `pages[rel]` = [id, hash, title, url, visibility, depends] for those in the public index
+    (`depends`: the visibility answers its public text was made with, kb.publish.recorded), and the content hash
+    of the public index it describes. Written after that index."""
+    files = {rel: [*st, *pages.get(rel, ())] for rel, st in stats.items()}
+    data = {"root": str(root.path), "audience": "public", "version": INDEX_VERSION, "index": public.content_hash,
+            "files": files}
+    write_atomic(Path(index_dir) / PUBLIC_FILE_TABLE, json.dumps(data, ensure_ascii=False))
+
+
+def _stats(root: ContentRoot, paths: Iterable[Path]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out[root.rel(p)] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def _public_table(root: ContentRoot, index_dir: Path) -> dict[str, list[Any]]:
+    """The files of PUBLIC_FILE_TABLE, or none when it is missing or describes another public index."""
+    try:
+        table = json.loads((index_dir / PUBLIC_FILE_TABLE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    info = index_info(index_dir / PUBLIC_SUBDIR)
+    if table.get("root") != str(root.path) or table.get("version") != INDEX_VERSION or info is None \
+            or table.get("index") != info.content_hash or not isinstance(table.get("files"), dict):
+        return {}
+    return table["files"]
+
+
+def _update_public(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOptions,
+                   embedder: Embedder | None, cache: VectorCache | None, step: DenseStep | None) -> IndexInfo:
+    """The public sub-index after an incremental internal update. A page's public text is made again when its
+    file changed or when a visibility answer that text depends on changed (a linked article left or joined the
+    public, a linked file appeared or went); every other page's text is provably the one indexed. When every
+    text (and the vectors' model) is the indexed one, the public index stays as it is; otherwise it is rebuilt
+    as a fresh version (an update in place would leave the replaced texts in its segment files until Tantivy
+    merges them). Without a usable table of the last public build: rebuilt."""
+    from kb.model import ArticleParseError, load_article
+    from kb.publish import public_body, published, recorded, visibility_of
+
+    public_dir = index_dir / PUBLIC_SUBDIR
+    old = _public_table(root, index_dir)
+    paths = root.article_paths()
+    if not old:
+        return _public_subindex(root, analyzer, index_dir, opts, embedder, cache, step, paths)
+    is_visible = visibility_of(root, "public")
+    docs: list[Any] = []
+    known: dict[str, dict[str, str]] = {}
+    pages: dict[str, list[Any]] = {}
+    readable: dict[str, tuple[int, int]] = {}  # rel -> the file's stat before it was read
+    for p in paths:
+        rel = root.rel(p)
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        e = old.get(rel)
+        if e and e[0] == st.st_mtime_ns and e[1] == st.st_size:
+            if len(e) == 2:  # not a public page, and its file did not change
+                readable[rel] = (e[0], e[1])
+                continue
+            if all(is_visible(dest) == ok for dest, ok in e[7].items()):
+                known[e[2]] = {"hash": e[3], "title": e[4], "url": e[5], "visibility": e[6]}
+                pages[rel] = e[2:]
+                readable[rel] = (e[0], e[1])
+                continue
+        try:
+            a = load_article(p, root)
+        except (ArticleParseError, OSError):
+            continue  # the full public build skips it too (the internal pass reports it)
+        readable[rel] = (st.st_mtime_ns, st.st_size)
+        if a.kind and not a.is_index and a.id and published(a, "public"):
+            depends: dict[str, bool] = {}
+            d = doc_from_article(a, public_body(a, recorded(is_visible, depends)))
+            docs.append(d)
+            pages[rel] = [d.id, d.content_hash(), d.title, d.url, d.visibility, depends]
+    hashes = {**{i: k["hash"] for i, k in known.items()}, **{d.id: d.content_hash() for d in docs}}
+    store = _current_store(public_dir)
+    same_vectors = store is None if embedder is None else \
+        store is not None and (store.model_id, store.dim) == (embedder.model_id, embedder.dim)
+    info = index_info(public_dir)
+    if info is None or not same_vectors or hashes != index_hashes(public_dir):
+        # a fresh version, not an update in place: the replaced texts must not stay in its segment files
+        return _public_subindex(root, analyzer, index_dir, opts, embedder, cache, step, paths)
+    _write_public_table(root, index_dir, info, readable, pages)
+    return info
 
 
 def _update_from_files(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOptions,
@@ -328,8 +439,8 @@ def _update_from_files(root: ContentRoot, analyzer: Analyzer, index_dir: Path, o
     info = update_index(articles, index_dir, analyzer, opts.audience, known=known, vectors=step)
     _write_file_table(root, index_dir, opts.audience, entries)
     result = IndexResult(info, errors, step.stats if step else {})
-    if public_dir is not None:  # rebuilt whole: its texts differ from the internal ones (kb.publish.public_body)
-        result.public = _public_subindex(root, analyzer, public_dir, opts, embedder, cache, step)
+    if public_dir is not None:  # its texts differ from the internal ones (kb.publish.public_body)
+        result.public = _update_public(root, analyzer, index_dir, opts, embedder, cache, step)
     return result
 
 

@@ -222,6 +222,18 @@ def references(markdown: str, rel: str) -> set[str]:
     return out
 
 
+def recorded(is_visible: Callable[[str], bool], seen: dict[str, bool]) -> Callable[[str], bool]:
+    """`is_visible` that also notes in `seen` every path it was asked about and its answer: all a page's text
+    depends on besides its own file (`public_markdown` asks about nothing else), so an incremental index
+    re-prepares a page exactly when one of those answers changed."""
+
+    def check(rel: str) -> bool:
+        seen[rel] = ok = is_visible(rel)
+        return ok
+
+    return check
+
+
 def visibility_of(root: Any, audience: str) -> Callable[[str], bool]:
     """`is_visible` over a content root, as a site build of `audience` decides it: a Markdown file is visible
     only when it is one of the root's pages that the audience may see (targets are read on demand and

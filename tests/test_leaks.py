@@ -409,3 +409,55 @@ def test_symlinks_out_of_the_content_root_are_reported_as_data_and_never_walked(
     walked = {root.rel(p) for p in root.page_paths()}
     assert "manuals/public-ok.md" in walked
     assert not {r for r in walked if "escape" in r or "linked" in r}
+
+
+
+def test_incremental_public_sub_index_holds_what_a_full_build_holds(content_copy: Path, tmp_path: Path) -> None:
+    """`kb index --incremental` leaves the public sub-index alone when no public text changed, and rebuilds it
+    when one did, including a page whose own file did not change but whose link now points at a hidden page."""
+    from kb.index import PUBLIC_SUBDIR, current_version_dir
+    from kb.pipeline import IndexOptions, index_content
+
+    manuals = content_copy / "manuals"
+    linker = manuals / "anti-fraud-settings.md"
+    linker.write_text(linker.read_text(encoding="utf-8") + "\n\n## 相关链接\n\n参见 [接入](api-access-and-auth.md)。\n\n"
+                      "- [接入文档 zqlinkitem](api-access-and-auth.md)\n- [即将发布 zqfuture](future-page.md)\n",
+                      encoding="utf-8")
+    idx, full = tmp_path / "idx", tmp_path / "full"
+    index_content(content_copy, idx, IndexOptions(embed=False))
+    assert "zqfuture" in json.dumps(_stored_docs(idx / PUBLIC_SUBDIR), ensure_ascii=False)  # a missing page: a link
+    by_id = lambda docs: sorted(docs, key=lambda d: d["id"])  # noqa: E731
+
+    def edit(path: Path, old: str, new: str) -> None:
+        text = path.read_text(encoding="utf-8")
+        assert old in text, path
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    def incremental_equals_full() -> str:
+        index_content(content_copy, idx, IndexOptions(embed=False, incremental=True))
+        shutil.rmtree(full, ignore_errors=True)
+        index_content(content_copy, full, IndexOptions(embed=False))
+        docs = _stored_docs(idx / PUBLIC_SUBDIR)
+        assert by_id(docs) == by_id(_stored_docs(full / PUBLIC_SUBDIR))
+        return json.dumps(docs, ensure_ascii=False)
+
+    version = current_version_dir(idx / PUBLIC_SUBDIR)
+    edit(manuals / "ticket-handling-sop.md", "\n## ", "\nzqinternaledit\n\n## ")  # internal only
+    assert "zqinternaledit" not in incremental_equals_full()
+    assert current_version_dir(idx / PUBLIC_SUBDIR) == version  # left alone
+    # only a link target changed: the page it links is now an internal article, so its list item goes
+    (manuals / "future-page.md").write_text((manuals / "ticket-handling-sop.md").read_text(encoding="utf-8")
+                                           .replace("id: ticket-handling-sop", "id: future-page"), encoding="utf-8")
+    assert "zqfuture" not in incremental_equals_full() and "zqlinkitem" in incremental_equals_full()
+    assert current_version_dir(idx / PUBLIC_SUBDIR) != version
+    edit(manuals / "api-access-and-auth.md", "visibility: public", "visibility: internal")  # a linked page leaves
+    edit(manuals / "balance-and-recharge.md", "\n## ", "\nzqedited\n\n## ")
+    edit(manuals / "channel-switching.md", "visibility: internal", "visibility: public")
+    next(p for p in sorted((content_copy / "cases").glob("*.md")) if "visibility: public" in p.read_text("utf-8")).unlink()
+    after = incremental_equals_full()
+    assert "zqlinkitem" not in after and "zqedited" in after
+    ids = {d["id"] for d in _stored_docs(idx / PUBLIC_SUBDIR)}
+    assert {"channel-switching", "anti-fraud-settings"} <= ids and "api-access-and-auth" not in ids
+    # the sub-index's file table names internal files: it lives beside the internal index, never in public/
+    current = [*current_version_dir(idx / PUBLIC_SUBDIR).iterdir(), *(idx / PUBLIC_SUBDIR).glob("*.*")]
+    assert [p for p in current if p.is_file() and b"api-access-and-auth" in p.read_bytes()] == []
