@@ -239,8 +239,9 @@ def test_pinyin_initials_suggest_a_term_in_api_mode(page: Any, api_server: Serve
     page.goto(api_server.url)
     page.keyboard.press("/")
     page.keyboard.type("hgl")
-    chip = page.wait_for_selector(".kb-suggest__item[data-q='回填率']")
-    chip.click()
+    # a locator, not an element handle: the list is drawn again when a later answer arrives, and a handle to the
+    # first drawing is then detached ("element is not attached to the DOM"); a locator finds the chip again
+    page.locator(".kb-suggest__item[data-q='回填率']").click()
     page.wait_for_function("document.querySelector('.kb-search__input').value === '回填率'")
     page.wait_for_selector(".kb-search__results .kb-hit mark")
     assert page.console_errors == []
