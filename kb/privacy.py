@@ -97,6 +97,11 @@ _PLACEHOLDER = _rx(r"^(?:x+|\*+|<.*|&lt;.*|＜.*|【.*|\{.*\}|\$\{?\w+\}?|your[_
 _AT = r"(?:\s*@\s*|\s*[\[(（【]\s*at\s*[\])）】]\s*|#)"  # "#" written for @ against scrapers (never in a URL)
 _DOT = r"(?:\.|\s*[\[(（]\s*dot\s*[\])）]\s*)"
 _EMAIL = _rx(rf"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]*){_AT}([A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}([A-Za-z]{{2,}}))(?![\w-])")
+#: spelled out against scrapers: "wangxm at corp-mail dot cn" (a bare "at" only together with a bare "dot"), and
+#: spaces around the dots next to a real @ ("wang.xm @ corp-mail . cn")
+_EMAIL_SPELLED = _rx(r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]*)(?:\s+(?i:at)\s+([A-Za-z0-9-]+(?:\s+(?i:dot)\s+"
+                     r"[A-Za-z0-9-]+)*\s+(?i:dot)\s+([A-Za-z]{2,}))|\s*[@＠]\s*([A-Za-z0-9-]+(?:\s*\.\s*"
+                     r"[A-Za-z0-9-]+)*\s*\.\s*([A-Za-z]{2,})))(?![\w-])")
 #: "#" for @ only with a top-level domain that is not a file suffix
 _FILE_SUFFIXES = frozenset({"md", "html", "htm", "txt", "pdf", "png", "jpg", "jpeg", "gif", "svg", "py", "js", "json",
                             "yml", "yaml", "csv", "log", "xml", "zip", "doc", "docx", "xls", "xlsx", "ppt", "pptx"})
@@ -308,6 +313,11 @@ def detect(text: str, exclude_names: Iterable[str] = (), kinds: Iterable[str] = 
             if _SAFE_DOMAIN.search(domain):
                 continue
             add("email", m.start(), m.end(), f"{m.group(1)[0]}***@***.{m.group(3)}")
+        for m in _EMAIL_SPELLED.finditer(norm):
+            domain = re.sub(r"\s+(?i:dot)\s+|\s*\.\s*", ".", m.group(2) or m.group(4))
+            if _SAFE_DOMAIN.search(domain):
+                continue
+            add("email", m.start(), m.end(), f"{m.group(1)[0]}***@***.{m.group(3) or m.group(5)}")
     # numbers: blank what is never personal (dates, UUIDs, versions, amounts) and read the rest once
     numbers = _NEUTRAL.sub(lambda m: " " * len(m.group(0)), norm)
     if "id_card" in wanted:
