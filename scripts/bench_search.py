@@ -176,7 +176,15 @@ def subset_corpus(corpus: Path, keep: set[str], out: Path) -> Path:
 
 
 def embed_rate(content: Path, n: int = 48) -> float:
-    """Passages embedded per second by the local model (bypassing every cache), on the first n chunks."""
+    """Passages embedded per second by the local model at the content root's `embed_threads` (bypassing every
+    cache), on the first n chunks. In a child process: OpenMP reads its thread count once per process, and the
+    latency measurement must see the query threads `kb serve` uses, not the indexing ones."""
+    out = subprocess.run([sys.executable, __file__, "--embed-rate-of", str(content), "--embed-rate-n", str(n)],
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def _embed_rate_here(content: Path, n: int) -> float:
     from kb.config import ContentRoot
     from kb.embed import LocalE5, chunks
     from kb.model import load_articles
@@ -269,7 +277,12 @@ def main() -> None:
     ap.add_argument("--fit", action="store_true", help="grid-search the fusion rule on tune (prints the best)")
     ap.add_argument("--keep", type=Path, help="work in this directory and keep it (imports, indexes, runs)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench_search.json")
+    ap.add_argument("--embed-rate-of", type=Path, help=argparse.SUPPRESS)  # embed_rate()'s child process
+    ap.add_argument("--embed-rate-n", type=int, default=48, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.embed_rate_of:
+        print(_embed_rate_here(args.embed_rate_of, args.embed_rate_n))
+        return
     sc = scorer()
     result: dict[str, Any] = {"vector_cache": str(args.vector_cache), "splits": {}}
     print(f"vectors from the cache {args.vector_cache} (content-addressed; filled by scripts/embed_cache.py)")
