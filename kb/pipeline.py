@@ -9,7 +9,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -356,14 +356,8 @@ def _update_public(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts:
     known: dict[str, dict[str, str]] = {}
     pages: dict[str, list[Any]] = {}
     readable: dict[str, tuple[int, int]] = {}  # rel -> the file's stat before it was read
-    for p in paths:
-        rel = root.rel(p)
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        e = old.get(rel)
-        if e and e[0] == st.st_mtime_ns and e[1] == st.st_size:
+    for p, rel, st, e in _stat_against(root, paths, old):
+        if e:
             if len(e) == 2:  # not a public page, and its file did not change
                 readable[rel] = (e[0], e[1])
                 continue
@@ -394,6 +388,20 @@ def _update_public(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts:
     return info
 
 
+def _stat_against(root: ContentRoot, paths: Iterable[Path], old: Mapping[str, list[Any]]
+                  ) -> Iterator[tuple[Path, str, os.stat_result, list[Any] | None]]:
+    """Each article file that can be stat'ed, with its relative path, its stat, and its row in a file table
+    (`old`, rows start with mtime_ns and size) when the file is unchanged since that row was written, else None."""
+    for p in paths:
+        rel = root.rel(p)
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        e = old.get(rel)
+        yield p, rel, st, (e if e and e[0] == st.st_mtime_ns and e[1] == st.st_size else None)
+
+
 def _update_from_files(root: ContentRoot, analyzer: Analyzer, index_dir: Path, opts: IndexOptions,
                        embedder: Embedder | None, cache: VectorCache | None, public_dir: Path | None) -> IndexResult:
     from kb.model import ArticleParseError, load_article
@@ -413,14 +421,8 @@ def _update_from_files(root: ContentRoot, analyzer: Analyzer, index_dir: Path, o
     articles = []
     errors: list[tuple[str, str]] = []
     is_visible = visibility_of(root, opts.audience)
-    for p in root.article_paths():
-        rel = root.rel(p)
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        e = old.get(rel)
-        if e and e[0] == st.st_mtime_ns and e[1] == st.st_size:
+    for p, rel, _st, e in _stat_against(root, root.article_paths(), old):
+        if e:
             known[e[2]] = {"hash": e[3], "title": e[4], "url": e[5], "visibility": e[6]}
             entries[rel] = e[2:]
             continue
