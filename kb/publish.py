@@ -58,7 +58,7 @@ _MD_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+(?:\"[^\"]*\"
 _REF_LINK = re.compile(r"(!?)\[([^\]\n]+)\]\[([^\]\n]*)\]")
 _REF_DEF = re.compile(r"^\s{0,3}\[([^\]\n]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
 #: raw HTML anchor <a href="...">text</a> (the value quoted or not)
-_HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+))[^>]*>(.*?)</a\s*>", re.I | re.S)
+HTML_LINK = re.compile(r"<a\s[^>]*?href\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+))[^>]*>(.*?)</a\s*>", re.I | re.S)
 _ESCAPE = re.compile(r"\\(.)")
 _WEB_URL = re.compile(r"^https?://[^/?#]+(?:/|$)", re.I)
 #: the blocks (as CommonMark parses them) whose lines go when they link a hidden article
@@ -85,7 +85,7 @@ def link_target(from_rel: str, target: str) -> str | None:
     return posixpath.normpath(posixpath.join(posixpath.dirname(from_rel), unquote(path)))
 
 
-def _linked_paths(from_rel: str, target: str) -> list[str]:
+def linked_paths(from_rel: str, target: str) -> list[str]:
     """The content paths a link of page `from_rel` may open: the file it names, and for a page URL
     (`../x/`, `/manuals/x/` from the site root, `http://host/manuals/x/`) the article built there (x.md or
     x/index.md)."""
@@ -127,22 +127,22 @@ def _hidden_block_lines(markdown: str, hidden: Callable[[str], bool]) -> set[int
         elif tok.type in _DROPPED_BLOCKS.values():
             stack.pop()
         elif tok.type == "html_block" and tok.map:
-            for m in _HTML_LINK.finditer(tok.content):
-                if hidden(_html_target(m)):
+            for m in HTML_LINK.finditer(tok.content):
+                if hidden(html_target(m)):
                     first = tok.map[0] + tok.content.count("\n", 0, m.start())
                     out.update(range(first, tok.map[0] + tok.content.count("\n", 0, m.end()) + 1))
         elif tok.type == "inline" and stack and stack[-1] is not None:
             kids = tok.children or []
             targets = [str(c.attrGet("href") or "") for c in kids if c.type == "link_open"]
-            targets += [_html_target(m) for c in kids if c.type == "html_inline" for m in _ANY_HREF.finditer(c.content)]
+            targets += [html_target(m) for c in kids if c.type == "html_inline" for m in _ANY_HREF.finditer(c.content)]
             if any(hidden(t) for t in targets):
                 start, end = stack[-1]
                 out.update(i for i in range(start, end) if i < len(lines) and lines[i].strip())
     return out
 
 
-def _html_target(m: re.Match[str]) -> str:
-    """The href value of an _ANY_HREF or _HTML_LINK match (double-quoted, single-quoted or bare)."""
+def html_target(m: re.Match[str]) -> str:
+    """The href value of an _ANY_HREF or HTML_LINK match (double-quoted, single-quoted or bare)."""
     return next(g for g in m.groups()[:3] if g is not None)
 
 
@@ -155,7 +155,7 @@ def public_markdown(markdown: str, rel: str, is_visible: Callable[[str], bool]) 
         return markdown  # no link at all: most of a case's text
 
     def hidden(target: str) -> bool:
-        return any(not is_visible(dest) for dest in _linked_paths(rel, target))
+        return any(not is_visible(dest) for dest in linked_paths(rel, target))
 
     if not any(hidden(next(g for g in m.groups() if g is not None)) for m in _ANY_TARGET.finditer(markdown)):
         return markdown  # links, but none to a hidden article: what almost every public page has
@@ -174,17 +174,17 @@ def public_markdown(markdown: str, rel: str, is_visible: Callable[[str], bool]) 
         return key in refs and hidden(refs[key])
 
     def html_hidden(m: re.Match[str]) -> bool:
-        return hidden(_html_target(m))
+        return hidden(html_target(m))
 
     def leaks(line: str) -> bool:
         return any(not m.group(1) and hidden(m.group(3)) for m in _MD_LINK.finditer(line)) \
             or any(not m.group(1) and ref_hidden(m) for m in _REF_LINK.finditer(line)) \
-            or any(html_hidden(m) for m in _HTML_LINK.finditer(line))
+            or any(html_hidden(m) for m in HTML_LINK.finditer(line))
 
     def unlink(line: str) -> str:
         line = _MD_LINK.sub(lambda m: m.group(2) if not m.group(1) and hidden(m.group(3)) else m.group(0), line)
         line = _REF_LINK.sub(lambda m: m.group(2) if not m.group(1) and ref_hidden(m) else m.group(0), line)
-        return _HTML_LINK.sub(lambda m: m.group(4) if html_hidden(m) else m.group(0), line)
+        return HTML_LINK.sub(lambda m: m.group(4) if html_hidden(m) else m.group(0), line)
 
     out: list[str] = []
     for i, line in enumerate(lines):

@@ -463,6 +463,30 @@ def test_kb205_public_article_links_internal_one(content_copy: Path) -> None:
     assert check_file(content_copy, "cases/bad.md", edit(CASE, LINK, new)) == []
 
 
+
+@pytest.mark.parametrize("link, target", [
+    (f"[同类案例](http://127.0.0.1:8000/cases/{EXISTING_CASE}/)", f"http://127.0.0.1:8000/cases/{EXISTING_CASE}/"),
+    (f'<a href="{EXISTING_CASE}.md">同类案例</a>', f'<a href="{EXISTING_CASE}.md">'),
+    (f"<a href=/cases/{EXISTING_CASE}/>同类案例</a>", "<a href="),
+])
+def test_kb205_also_sees_page_urls_and_raw_html_links(content_copy: Path, link: str, target: str) -> None:
+    # the public build hides these links too (kb.publish.public_markdown), so the writer is told the same way
+    text = edit(edit(CASE, "visibility: internal", "visibility: public"), LINK, f"见 {link}")
+    ds = check_file(content_copy, "cases/bad.md", text)
+    assert codes(ds) == ["KB205"]
+    assert_reported(ds, "KB205", "cases/bad.md", line_of(text, link), column=col_of(text, target))
+
+
+def test_kb205_a_public_draft_is_hidden_too_and_code_is_not_a_link(content_copy: Path) -> None:
+    draft = edit(CASE, "visibility: internal", "visibility: public").replace("id: case-test-bad", "id: case-test-draft")
+    draft = edit(draft, "status: published", "status: draft")
+    (content_copy / "cases" / "draft.md").write_text(draft, encoding="utf-8")
+    public = edit(CASE, "visibility: internal", "visibility: public")
+    ds = check_file(content_copy, "cases/bad.md", edit(public, LINK, "[草稿](draft.md)"))
+    assert codes(ds) == ["KB205"] and "还没有发布" in ds[0].message
+    fenced = edit(public, LINK, f'示例：\n\n```html\n<a href="{EXISTING_CASE}.md">x</a>\n```\n')
+    assert check_file(content_copy, "cases/bad.md", fenced) == []
+
 # --- KB3xx: sensitive data ------------------------------------------------------------------------
 
 SENSITIVE = [

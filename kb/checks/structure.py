@@ -11,6 +11,7 @@ from kb.checks import ERROR, WARNING, CheckContext, Finding, rule
 from kb.config import GENERATED_PAGES
 from kb.kinds import BY_FOLDER, BY_NAME
 from kb.model import Article, Heading
+from kb.publish import HTML_LINK, html_target, linked_paths, published
 from kb.templates import PLACEHOLDER_LINES
 
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
@@ -99,17 +100,40 @@ def title_h1_mismatch(ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(h1.line, 1, f"一级标题 {h1.text!r} 与 title {title!r} 不一致")
 
 
-@rule("KB205", WARNING, "公开文章链接到内部文章", "改为链接公开文章，或把本文设为 visibility: internal")
+@rule("KB205", WARNING, "公开文章链接到公开站点不显示的文章", "改为链接公开文章，或把本文设为 visibility: internal")
 def public_links_internal(ctx: CheckContext) -> Iterator[Finding]:
-    """公开文章链接到内部文章。公开站点会把这个链接显示为纯文本，列表项整行删除，读者会看到缺了一块。"""
+    """公开文章链接到内部文章或草稿（Markdown 链接、从浏览器复制的完整网址、原始 HTML 的 <a href>）。
+    公开站点会把这个链接显示为纯文本，列表项整行删除，读者会看到缺了一块。"""
     a = ctx.article
     if not (a.is_public and a.has_front_matter):
         return
-    for link, _, path, _ in _internal_links(ctx):
-        target = ctx.articles.get(_resolve(a, path))
-        if target is not None and target.has_front_matter and not target.is_public:
-            yield Finding(link.line, link.column,  # type: ignore[attr-defined]
-                          f"公开文章链接到内部文章 {path}，公开站点中它会显示为纯文本（列表项会被删除）")
+    for line, col, target in _link_targets(a):
+        for rel in linked_paths(a.rel, target):
+            hidden = ctx.articles.get(rel)
+            if hidden is not None and hidden.has_front_matter and not published(hidden, "public"):
+                why = "内部文章" if not hidden.is_public else "还没有发布的文章"
+                yield Finding(line, col, f"公开文章链接到{why} {target}，公开站点中它会显示为纯文本（列表项会被删除）")
+                break
+
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+
+
+def _link_targets(a: Article) -> Iterator[tuple[int, int, str]]:
+    """(line, column, target) of every link in the body: Markdown links as parsed, and raw HTML <a href>
+    outside fenced code (the public build rewrites both, kb.publish.public_markdown)."""
+    for link in a.links:
+        yield link.line, link.column, link.target.strip()
+    fence = ""
+    for i, text in enumerate(a.body.split("\n")):
+        m = _FENCE.match(text)
+        if m and (not fence or m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)):
+            fence = "" if fence else m.group(1)
+            continue
+        if fence:
+            continue
+        for m in HTML_LINK.finditer(text):
+            yield a.body_line + i, m.start() + 1, html_target(m)
 
 
 def _published(a: Article) -> bool:
