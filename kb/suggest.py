@@ -70,7 +70,9 @@ def build_suggestions(titles: list[dict[str, Any]], analyzer: Analyzer,
 
     # glossary terms are configuration every audience sees (the static manifest carries them too)
     out = [make(t, "term", visibility="public") for t in analyzer.terms]
-    out += [make(t["title"], "title", id=t["id"], url=t["url"], visibility=t["visibility"]) for t in titles]
+    # in article-id order: a full build and an incremental pass (changed titles first) write the same file
+    out += [make(t["title"], "title", id=t["id"], url=t["url"], visibility=t["visibility"])
+            for t in sorted(titles, key=lambda t: (str(t["id"]), t["title"]))]
     return out
 
 
@@ -97,7 +99,7 @@ def match(entries: list[dict[str, Any]], prefix: str, analyzer: Analyzer, limit:
         else:
             continue
         ranked.append((rank, 0 if e["kind"] == "term" else 1, len(e["text"]), e))
-    ranked.sort(key=lambda r: r[:3])
+    ranked.sort(key=lambda r: (*r[:3], r[3]["text"]))
     seen: set[str] = set()
     out: list[Suggestion] = []
     for *_, e in ranked:

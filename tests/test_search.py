@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import ContentRoot
-from kb.index import build_index, current_version_dir, index_info, update_index
+from kb.index import PUBLIC_SUBDIR, SUGGEST_FILE, build_index, current_version_dir, index_info, update_index
 from kb.model import load_articles
 from kb.ranking import WEIGHTS
 from kb.ranking import term_multipliers as _term_multipliers
@@ -235,3 +235,11 @@ def test_cli_incremental_reparses_only_changed_files(content_copy: Path, tmp_pat
     assert s.get("monitoring-alerts", include_internal=True) is not None  # unchanged files stay
     total = len([p for p in content_copy.glob("*/*.md") if p.name != "index.md"])
     assert s.doc_count(include_internal=True) == total
+    # what the incremental pass wrote is what a full build writes, suggestion order included
+    full = tmp_path / "full"
+    subprocess.run([KB, "index", "--content", str(content_copy), "--index-dir", str(full)], check=True,
+                   capture_output=True)
+    for sub in ("", PUBLIC_SUBDIR):
+        a, b = (json.loads((current_version_dir(d / sub) / SUGGEST_FILE).read_text(encoding="utf-8"))
+                for d in (idx, full))
+        assert a == b
