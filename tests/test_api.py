@@ -517,6 +517,22 @@ def test_without_token_totals_and_facets_count_public_only(public_client: httpx.
     assert q_pub["facets"]["subcategory"].get("盗刷", 0) < q_full["facets"]["subcategory"]["盗刷"]
 
 
+def test_facets_list_every_filter_value_the_caller_may_see(public_client: httpx.Client,
+                                                         internal_client: httpx.Client) -> None:
+    # a search page before its first search: every value with its count, internal ones only with a token
+    pub, full = (c.get("/api/facets").json() for c in (public_client, internal_client))
+    assert full["total"] == len(VISIBILITY) and pub["total"] == len(VISIBILITY) - len(INTERNAL)
+    assert sum(pub["facets"]["kind"].values()) == pub["total"]
+    for field, counts in pub["facets"].items():
+        assert all(n <= full["facets"][field][v] for v, n in counts.items()), field
+    for kind, n in pub["facets"]["kind"].items():
+        assert _search(public_client, kind=kind, limit=1)["total"] == n
+    internal_tags = set(full["facets"]["tag"]) - set(pub["facets"]["tag"])
+    assert internal_tags  # tags only internal articles carry stay out of the public answer
+    assert not internal_tags & set(json.dumps(pub, ensure_ascii=False).split('"'))
+    _assert_json_error(public_client.get("/api/facets", params={"q": "x"}), 400, "unknown_parameter")
+
+
 def test_without_token_suggest_hides_internal_titles(public_client: httpx.Client,
                                                      internal_client: httpx.Client) -> None:
     for prefix in ("备用通道", "登录验证码", "bytd"):

@@ -419,6 +419,15 @@ def test_filter_only_browsing_in_api_mode(page: Any, api_server: Server) -> None
     assert "共 0 条" not in page.inner_text(".kb-page__status")
 
 
+def test_blank_search_page_in_api_mode_offers_every_value_with_its_count(page: Any, api_server: Server) -> None:
+    want = httpx.get(api_server.url + "api/facets", timeout=30).json()["facets"]
+    page.goto(api_server.url + "search/")
+    page.wait_for_selector("#kb-search-page[data-facets=counted]")
+    shown = shown_counts(page)
+    assert shown["tag"] and all(shown[name] == want[name] for name in UI_FACETS), shown
+    assert page.console_errors == []
+
+
 def test_facets_are_disjunctive(page: Any, api_server: Server) -> None:
     page.goto(api_server.url + "search/?q=回填率&kind=senderid")
     page.wait_for_selector(".kb-page__results .kb-hit")

@@ -58,6 +58,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "query": _STR, "total": _INT, "took_ms": _NUM, "page": _INT, "limit": _INT, "hits": _HITS,
         "facets": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _INT}}},
         ("query", "total", "took_ms", "hits", "facets"))),
+    Endpoint("/api/facets", ("GET",), views.facets, "筛选项：每个筛选字段的取值和文章数（调用方可见的全部文章）",
+             response=_obj({"total": _INT, "facets": {"type": "object", "additionalProperties": {
+                 "type": "object", "additionalProperties": _INT}}}, ("total", "facets"))),
     Endpoint("/api/suggest", ("GET",), views.suggest, "输入提示（标题、术语、拼音、拼音首字母）",
              params=P.SUGGEST, response=_obj({"query": _STR, "suggestions": {"type": "array", "items": _obj({
                  "text": _STR, "kind": _STR, "id": {"type": "string", "nullable": True},

@@ -74,6 +74,25 @@ async def search(request: Request) -> Response:
     return Response(b'{"took_ms":%.3f,' % took_ms + rest[1:], media_type="application/json")
 
 
+async def facets(request: Request) -> Response:
+    """Every filter value with its article count, over all the caller may see (a search page before its first
+    search offers them); computed once per index version and audience."""
+    P.parse_query(request.query_params, ())
+    kb, internal, searcher = _caller(request)
+    key = ("facets", searcher.version if searcher is not None else None, internal)
+    cached = kb.cache.get(key)
+    if cached is None:
+        if searcher is None:
+            body = {"total": 0, "facets": {}}
+        else:
+            res = await asyncio.to_thread(searcher.search, "", limit=1, include_internal=internal, snippets=False,
+                                          mode="lexical")
+            body = {"total": res.total, "facets": res.facets}
+        cached = (_json(body), body["total"])
+        kb.cache.put(key, cached)
+    return Response(cached[0], media_type="application/json")
+
+
 async def suggest(request: Request) -> Response:
     p = P.parse_query(request.query_params, P.SUGGEST)
     _, internal, searcher = _caller(request)

@@ -333,10 +333,12 @@ async function mountPage() {
     const filters = Object.fromEntries(Object.keys(FILTERS).map((k) => [k, params.get(k) || '']));
     if (!q.trim() && !Object.values(filters).some(Boolean)) {
       status.textContent = '输入关键词开始搜索，或只选筛选条件浏览。';
-      // static hosting: the filters offer every value with its count over the whole index
-      if (!(await detectApi())) {
-        getStatic().search('', { limit: 0, facets: Object.keys(FILTERS) }).then((r) => fill(r.facets), () => {});
-      }
+      // the filters offer every value with its count over all the reader may see
+      const mine = ++runs, api = await detectApi();
+      const counted = api
+        ? apiGet(api, 'facets', []).then((r) => (r.ok ? r.json() : null)).then((d) => d && d.facets)
+        : getStatic().search('', { limit: 0, facets: Object.keys(FILTERS) }).then((r) => r.facets);
+      counted.then((f) => { if (f && mine === runs) fill(f); }, () => {});
       return;
     }
     status.textContent = '搜索中…';
