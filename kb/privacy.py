@@ -149,6 +149,13 @@ _STRONG_LABEL = re.compile(rf"(?:联系人|对接人|客户经理|姓名|法人|
 #: words that may precede a name; the name must then be one rjieba tags as a person (nr)
 _WEAK_LABEL = re.compile(r"(?:客户代表|销售代表|客户|用户|财务|老板|同事|运营|技术)[:：]?[ \t]*")
 _TITLED = re.compile(rf"({_SURNAME})({_CJK}{{1,2}})(?![*＊])(?=先生|女士|小姐|老师|总(?!结|计|数|量|额|共|部|体|的|是)|经理|律师|医生)")
+#: a name spelled in pinyin after a label (联系人 Wang Xiaoming, Contact: LIU Dehua, Mr. Chen Zhiqiang): two or
+#: three Latin words; `_pinyin_name` decides whether they spell a surname and a one- or two-syllable given name
+_LATIN_NAME = re.compile(r"(?:联系人|对接人|客户经理|姓名|法人|负责人|经办人|客户代表|销售代表|客户|用户|财务|老板|同事"
+                         r"|\b(?:[Cc]ontact(?: person)?|[Nn]ame|Mrs?|Ms|Miss|Dr)\b\.?)[:：]?[ \t]*"
+                         r"(?<![A-Za-z])([A-Za-z]+(?:(?: |-)[A-Za-z]+){1,2})(?![A-Za-z])")
+#: pinyin pairs that are places or brands, not people (香港 written Hong Kong, 深圳 Shen Zhen)
+_NOT_PINYIN_NAMES = frozenset({"hongkong", "shenzhen", "xiamen", "changsha", "taiwan", "xian"})
 #: words rjieba may tag as a person that are places the team writes about (客户沙特…, 马来…)
 _NOT_NAMES = frozenset({"沙特", "马来", "马来西亚", "巴西", "巴基斯坦", "墨西哥", "尼日利亚", "印尼", "越南", "泰国",
                         "菲律宾", "新加坡", "阿联酋", "埃及", "土耳其", "英国", "美国", "华为", "金山", "安卓"})
@@ -432,12 +439,83 @@ def _people(text: str, norm: str, excluded: set[str], add: object) -> None:
         elif not (tagged and tagged.startswith(name)) and not _likely_name(norm, m.start(), name):
             continue
         found.append((m.start(), name))
+    for m in _LATIN_NAME.finditer(norm):
+        excluded_pinyin = _pinyin_of(frozenset(excluded))
+        words = m.group(1).split(" ")
+        for n in (3, 2):  # the longest reading that spells a name: Wang Xiao Ming, then Wang Xiaoming
+            at = _pinyin_name(words[:n], excluded_pinyin) if len(words) >= n else None
+            if at is not None:
+                name = " ".join(words[:n])
+                masked = f"{words[0]} ***" if at == 0 else f"*** {words[n - 1]}"  # the surname stays
+                add("person", m.start(1), m.start(1) + len(name), masked)
+                break
     for start, name in found:
         if name in _NOT_NAMES or name[:2] in _NOT_NAMES:
             continue
         if name in excluded or any(name.startswith(x) and len(x) >= 2 for x in excluded):
             continue
         add("person", start, start + len(name), _mask_person(name))  # type: ignore[operator]
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> tuple[frozenset[str], frozenset[str]]:
+    """(every toneless pinyin syllable, the syllables of the surnames above), from pypinyin's own tables."""
+    import unicodedata
+
+    from pypinyin import lazy_pinyin
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    every = set()
+    for readings in pinyin_dict.values():
+        for r in readings.split(","):
+            bare = "".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
+            if len(bare) > 1 and re.search("[aeiouü]", bare):
+                every.add(bare.replace("ü", "v"))
+    surnames = set(lazy_pinyin(list(_SURNAMES)))
+    surnames |= {"".join(lazy_pinyin(c)) for c in _COMPOUND_SURNAMES}
+    return frozenset(every | {"lv", "nv"}), frozenset(surnames)
+
+
+def _given_name(word: str, every: frozenset[str]) -> bool:
+    """One or two pinyin syllables (ming, xiaoming, xiao-ming)."""
+    parts = [p for p in word.split("-") if p]
+    if len(parts) == 2:
+        return all(p in every for p in parts)
+    return len(parts) == 1 and (word in every or any(word[:i] in every and word[i:] in every
+                                                     for i in range(2, len(word) - 1)))
+
+
+def _pinyin_name(words: list[str], excluded_pinyin: frozenset[str]) -> int | None:
+    """Where the surname is when the words spell a Chinese name in pinyin: first (Wang Xiaoming, Wang Xiao
+    Ming, WANG Xiaoming) or last (Xiaoming Wang, Xiao-ming Wang); None when they do not. Each word
+    capitalised or all capitals; a team member's name (`excluded_pinyin`, either order) and a place are not."""
+    if not all(w[0].isupper() and (w[1:].islower() or w.isupper()) for w in words):
+        return None
+    low = [w.lower() for w in words]
+    if "".join(low).replace("-", "") in _NOT_PINYIN_NAMES:
+        return None
+    every, surnames = _syllables()
+    forms = []
+    if low[0] in surnames:
+        forms.append((0, low[0], "-".join(low[1:])))
+    if low[-1] in surnames:
+        forms.append((len(low) - 1, low[-1], "-".join(low[:-1])))
+    forms = [f for f in forms if _given_name(f[2], every)]
+    if any(surname + given.replace("-", "") in excluded_pinyin for _, surname, given in forms):
+        return None
+    return forms[0][0] if forms else None
+
+
+@lru_cache(maxsize=8)
+def _pinyin_of(names: frozenset[str]) -> frozenset[str]:
+    """The team members' names in pinyin, run together (张伟 -> zhangwei)."""
+    from pypinyin import lazy_pinyin
+
+    out = set()
+    for n in names:
+        if re.fullmatch(f"{_CJK}+", n):
+            out.add("".join(lazy_pinyin(n)))
+    return frozenset(out)
 
 
 def _likely_name(norm: str, start: int, name: str) -> bool:
