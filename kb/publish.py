@@ -87,18 +87,22 @@ def link_target(from_rel: str, target: str) -> str | None:
 
 def linked_paths(from_rel: str, target: str) -> list[str]:
     """The content paths a link of page `from_rel` may open: the file it names, and for a page URL
-    (`../x/`, `/manuals/x/` from the site root, `http://host/manuals/x/`) the article built there (x.md or
-    x/index.md)."""
+    (`../x/`, `/manuals/x/` from the site root, `http://host/manuals/x/`, also under a path prefix and as
+    `…/x/index.html` or `…/x`) the article built there (x.md or x/index.md)."""
     target = _ESCAPE.sub(r"\1", html.unescape(target.strip()))
     path = re.split(r"[#?]", target, maxsplit=1)[0]
-    if _WEB_URL.match(path) and path.endswith("/"):
-        # the full URL of a page, pasted from the browser: its path from the site root, whatever the host
-        # (the same path on another site naming a hidden article is so unlikely that dropping is fine)
-        target = path = _WEB_URL.sub("/", path, count=1)
+    if _WEB_URL.match(path) and not path.lower().endswith(".md"):
+        # the full URL of a page, pasted from the browser (…/x/, …/x/index.html, …/x): its path from the site
+        # root, whatever the host (the same path on another site naming a hidden article is so unlikely that
+        # dropping is fine)
+        target = path = re.sub(r"/index\.html?$", "/", _WEB_URL.sub("/", path, count=1), flags=re.I)
     if target.startswith("/") and not target.startswith("//"):
-        dest = posixpath.normpath(unquote(path.strip("/"))) if path.strip("/") else None
-    else:
-        dest = link_target(from_rel, target)
+        # from the site root, and under any prefix the site may be served at (https://host/kb/cases/x/):
+        # every tail of the path
+        parts = [p for p in unquote(path).split("/") if p]
+        tails = [posixpath.normpath("/".join(parts[i:])) for i in range(len(parts))]
+        return [d for t in tails for d in ((t,) if t.endswith(".md") else (t, t + ".md", t + "/index.md"))]
+    dest = link_target(from_rel, target)
     if dest is None:
         return []
     if dest.endswith(".md"):
@@ -106,8 +110,7 @@ def linked_paths(from_rel: str, target: str) -> list[str]:
     from kb.model import article_url
 
     # a page URL is relative to the page's own URL (manuals/a.md is served at manuals/a/), not its file
-    dirs = {dest} if target.startswith("/") else \
-        {dest, posixpath.normpath(posixpath.join(article_url(from_rel), unquote(path)))}
+    dirs = {dest, posixpath.normpath(posixpath.join(article_url(from_rel), unquote(path)))}
     return [d for x in sorted(dirs) for d in (x, x + ".md", x + "/index.md")]
 
 

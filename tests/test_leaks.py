@@ -60,6 +60,12 @@ LINK_FORMS: dict[str, tuple[str, str, str]] = {
     "link_shortcut_reference": ("manuals/link-shortcut.md", "- [{t}]\n\n[{t}]: link-shortcut.md", "zqlshortcut"),
     "link_image_in_link": ("manuals/link-img.md", "- [![{t}](public-attachment.txt)](link-img.md)", "zqlimg"),
     "link_site_url": ("manuals/link-site.md", "- [{t}](http://127.0.0.1:8000/manuals/link-site/)", "zqlsite"),
+    "link_site_url_prefix": ("manuals/link-prefix.md", "- [{t}](https://docs.example.com/kb/manuals/link-prefix/)",
+                             "zqlprefix"),
+    "link_site_url_index_html": ("manuals/link-html.md", "- [{t}](http://127.0.0.1:8000/manuals/link-html/index.html)",
+                                 "zqlhtml"),
+    "link_site_url_no_slash": ("manuals/link-noslash.md", "| 见 | <a href='https://kb.corp/manuals/link-noslash'>{t}</a> |",
+                               "zqlnoslash"),
 }
 #: link forms kb check refuses (KB201: no such file), so only the unchecked build has them
 INVALID_LINK_FORMS: dict[str, tuple[str, str, str]] = {
