@@ -138,11 +138,22 @@ class LocalE5:
             out = np.empty((len(texts), self.dim), dtype=np.float32)
             for i, t in enumerate(texts):
                 out[i] = model.passage(t)  # type: ignore[attr-defined]
-            return out
+            return checked_unit_rows(out)
 
     def query(self, text: str) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._load().query(text), dtype=np.float32)  # type: ignore[attr-defined]
+            v = np.asarray(self._load().query(text), dtype=np.float32)  # type: ignore[attr-defined]
+        return checked_unit_rows(v[None, :])[0]
+
+
+def checked_unit_rows(vecs: np.ndarray) -> np.ndarray:
+    """`vecs` when every row is a finite unit vector, as the model returns them. The C engine reports no
+    failure (its buffer is then left as it was), so a bad row raises EmbedderError instead of entering an index."""
+    norms = np.linalg.norm(vecs, axis=1) if vecs.size else np.ones(len(vecs))
+    bad = ~np.isfinite(norms) | (np.abs(norms - 1.0) > 1e-2)
+    if bad.any():
+        raise EmbedderError(f"向量模型返回了无效的向量（{int(bad.sum())} 条），本次不写入索引")
+    return vecs
 
 
 class HTTPEmbedder:

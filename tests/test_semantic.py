@@ -194,6 +194,16 @@ def test_fusion_rules_put_what_both_sides_rank_high_first_and_keep_every_candida
     assert [i for i, _ in fuse(lexical, dense, Fusion("minmax", 0.0))][:3] == ["a", "b", "c"]  # lexical only
 
 
+def test_a_vector_the_engine_left_unwritten_is_an_error_not_an_index_entry() -> None:
+    from kb.embed import EmbedderError, checked_unit_rows
+
+    good = LocalE5(threads=1).passages(["验证码收不到", "余额扣费"])
+    assert checked_unit_rows(good) is good
+    for bad in (np.full_like(good, np.nan), np.zeros_like(good), good * 3):
+        with pytest.raises(EmbedderError, match="无效的向量"):
+            checked_unit_rows(bad)
+
+
 def test_case_pages_list_similar_cases_at_build_time(internal_site) -> None:  # type: ignore[no-untyped-def]
     page = internal_site.site / "cases" / "case-2025-01-indonesia-dlr-fill-rate-low" / "index.html"
     html = page.read_text(encoding="utf-8")
