@@ -457,23 +457,24 @@ def _people(text: str, norm: str, excluded: set[str], add: object) -> None:
         add("person", start, start + len(name), _mask_person(name))  # type: ignore[operator]
 
 
+#: the shape of one pinyin syllable (initial + final): a cheap filter before the exact tables are loaded
+_SYLLABLE_SHAPE = ("(?:[bpmfdtnlgkhjqxrzcsyw]|zh|ch|sh)?(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou"
+                   "|an|en|ia|ie|iu|in|ua|uo|ui|un|ve|ue|er|a|o|e|i|u|v)")
+_PINYIN_WORD = re.compile(f"(?:{_SYLLABLE_SHAPE}){{1,2}}(?:-(?:{_SYLLABLE_SHAPE}))?")
+
+
 @lru_cache(maxsize=1)
 def _syllables() -> tuple[frozenset[str], frozenset[str]]:
-    """(every toneless pinyin syllable, the syllables of the surnames above), from pypinyin's own tables."""
-    import unicodedata
-
+    """(every toneless pinyin syllable, the syllables of the surnames above), from pypinyin's tables (loaded
+    here, ~0.4 s: only for words already shaped like pinyin)."""
     from pypinyin import lazy_pinyin
-    from pypinyin.pinyin_dict import pinyin_dict
 
-    every = set()
-    for readings in pinyin_dict.values():
-        for r in readings.split(","):
-            bare = "".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
-            if len(bare) > 1 and re.search("[aeiouü]", bare):
-                every.add(bare.replace("ü", "v"))
+    from kb.suggest import char_pinyin
+
+    every = {p for p in char_pinyin().values() if len(p) > 1 and re.search("[aeiouv]", p)}
     surnames = set(lazy_pinyin(list(_SURNAMES)))
     surnames |= {"".join(lazy_pinyin(c)) for c in _COMPOUND_SURNAMES}
-    return frozenset(every | {"lv", "nv"}), frozenset(surnames)
+    return frozenset(every), frozenset(surnames)
 
 
 def _given_name(word: str, every: frozenset[str]) -> bool:
@@ -492,7 +493,7 @@ def _pinyin_name(words: list[str], excluded_pinyin: frozenset[str]) -> int | Non
     if not all(w[0].isupper() and (w[1:].islower() or w.isupper()) for w in words):
         return None
     low = [w.lower() for w in words]
-    if "".join(low).replace("-", "") in _NOT_PINYIN_NAMES:
+    if "".join(low).replace("-", "") in _NOT_PINYIN_NAMES or not all(_PINYIN_WORD.fullmatch(w) for w in low):
         return None
     every, surnames = _syllables()
     forms = []

@@ -22,7 +22,7 @@ class Suggestion:
 
 
 @lru_cache(maxsize=1)
-def _char_pinyin() -> dict[int, str]:
+def char_pinyin() -> dict[int, str]:
     """code point -> toneless pinyin of its first reading (pypinyin's table), for fast title entries."""
     from pypinyin.pinyin_dict import pinyin_dict
 
@@ -41,7 +41,7 @@ def _pinyin(text: str, phrase_aware: bool = False) -> tuple[str, str]:
 
         parts = [p.strip().lower() for p in lazy_pinyin(text)]
     else:
-        table = _char_pinyin()
+        table = char_pinyin()
         parts = [table.get(ord(c), c.lower() if c.isascii() else "") for c in text]
     parts = [p for p in parts if p and p.isascii() and p.isalnum()]
     return "".join(parts), "".join(p[0] for p in parts)
