@@ -275,6 +275,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--vector-cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--fit", action="store_true", help="grid-search the fusion rule on tune (prints the best)")
+    ap.add_argument("--cold-docs", type=int, default=1000,
+                    help="also time a real cold kb index (empty vector cache) of this many dev documents (0: skip)")
     ap.add_argument("--keep", type=Path, help="work in this directory and keep it (imports, indexes, runs)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench_search.json")
     ap.add_argument("--embed-rate-of", type=Path, help=argparse.SUPPRESS)  # embed_rate()'s child process
@@ -310,6 +312,20 @@ def main() -> None:
         result.update(docs=ndocs, chunks=nchunks, index_lexical_s=round(t_lex_full, 1),
                       embed_chunks_per_s=round(rate, 2), embed_docs_per_s=round(rate * ndocs / nchunks, 2),
                       index_cold_estimate_s=round(t_lex_full + nchunks / rate))
+        if args.cold_docs:  # a real cold build (empty vector cache) of a sample, against the estimate
+            sample = subset_corpus(dev_corpus, set(sorted(per_doc)[:args.cold_docs]), work / "cold-sample.jsonl")
+            sample_content = imported(sample)
+            n_sample = sum(len(per_doc[i]) for i in doc_chunks(sample_content))
+            cold_cache = work / "cold-empty-cache.sqlite"
+            cold_cache.unlink(missing_ok=True)
+            t_cold = run([*KB, "index", "--content", str(sample_content), "--index-dir", str(work / "cold-idx"),
+                          "--vector-cache", str(cold_cache)], stderr=subprocess.DEVNULL)
+            t_cold_lex = run([*KB, "index", "--content", str(sample_content), "--index-dir",
+                              str(work / "cold-lex"), "--no-embed"], stderr=subprocess.DEVNULL)
+            result["cold_sample"] = {"docs": args.cold_docs, "chunks": n_sample, "index_cold_s": round(t_cold, 1),
+                                     "index_lexical_s": round(t_cold_lex, 1),
+                                     "estimate_s": round(t_cold_lex + n_sample / rate, 1),
+                                     "scaled_to_all_s": round(t_cold * ndocs / args.cold_docs)}
         fitted: dict[str, Any] | None = None
         for split in [x for x in args.splits.split(",") if x]:
             corpus = args.bench / ("corpus-large.jsonl" if split == "tune" else "corpus.jsonl")
@@ -382,6 +398,11 @@ def main() -> None:
           f"for {ndocs} docs)")
     print(f"kb index of {ndocs} docs: lexical only {t_lex_full:.1f} s | cold estimate "
           f"{result['index_cold_estimate_s']} s (lexical + chunks / embedding rate; not run)")
+    if "cold_sample" in result:
+        c = result["cold_sample"]
+        print(f"kb index cold (empty vector cache), measured on {c['docs']} docs / {c['chunks']} chunks: "
+              f"{c['index_cold_s']} s (lexical only {c['index_lexical_s']} s; estimate by the same rule "
+              f"{c['estimate_s']} s); scaled to {ndocs} docs: {c['scaled_to_all_s']} s")
     print(f"latency on {ndocs} docs ({fake} with placeholder vectors, the cache lacking theirs):")
     for mode in MODES:
         print(f"  {mode:<8} ranked ids p50 {lat[f'{mode}_rank_p50_ms']} ms p99 {lat[f'{mode}_rank_p99_ms']} ms"
