@@ -277,10 +277,13 @@ class Searcher:
         return out
 
     def _lexical_scores(self, st: _State, main: tantivy.Query, ids: Sequence[str]) -> dict[str, float]:
-        """Lexical scores of given articles (dense-only candidates): the same query, restricted to them."""
+        """Lexical scores of given articles (dense-only candidates): the same query, restricted to them by a
+        filter that scores nothing (a scored id term would add its own BM25 to every looked-up score)."""
         if not ids:
             return {}
-        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, main), (tantivy.Occur.Must, self._ids_query(st, ids))])
+        Q = tantivy.Query
+        only = Q.const_score_query(self._ids_query(st, ids), 0.0)
+        query = Q.boolean_query([(tantivy.Occur.Must, main), (tantivy.Occur.Must, only)])
         res = st.searcher.search(query, limit=len(ids), count=False)
         return {st.id_of(a): s for s, a in res.hits}
 

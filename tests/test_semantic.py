@@ -204,6 +204,21 @@ def test_a_vector_the_engine_left_unwritten_is_an_error_not_an_index_entry() -> 
             checked_unit_rows(bad)
 
 
+def test_a_dense_only_candidate_carries_its_own_lexical_score(built: tuple[Path, Path]) -> None:
+    # with one lexical candidate, the rest come from the dense side and their lexical score is looked up:
+    # it must be the score the lexical query gives them, nothing added by the look-up itself
+    deep, shallow = Searcher(built[1]), Searcher(built[1], fusion=Fusion(depth=1))
+    looked_up = 0
+    for q in ("短信发送失败怎么办", "余额扣费", "发送者名称被拦截"):
+        full, _ = deep.candidates(q)
+        lexical, dense = shallow.candidates(q)
+        assert len(dense) >= 1 and lexical
+        for i, score in lexical.items():
+            assert score == pytest.approx(full[i], rel=1e-5)
+        looked_up += len(set(lexical) - {max(lexical, key=lexical.__getitem__)})
+    assert looked_up  # the look-up path ran
+
+
 def test_case_pages_list_similar_cases_at_build_time(internal_site) -> None:  # type: ignore[no-untyped-def]
     page = internal_site.site / "cases" / "case-2025-01-indonesia-dlr-fill-rate-low" / "index.html"
     html = page.read_text(encoding="utf-8")
