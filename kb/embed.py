@@ -102,6 +102,26 @@ class Embedder(Protocol):
     def query(self, text: str) -> np.ndarray: ...
 
 
+#: OpenMP threads of the local model when it embeds queries (kb serve, kb search, kb similar). One: at 20,000
+#: documents hybrid full-search p50 is the same as with two on idle cores (19-22 ms) at half the CPU, and next
+#: to one busy process two threads fall to p50 40-43 / p99 80-91 ms while one keeps 20-21 / 32-36 ms (round 10).
+QUERY_THREADS = 1
+_BOUNDED_PID: int | None = None
+
+
+def bound_query_threads() -> None:
+    """Hold this process's BLAS pool (numpy's OpenBLAS, which scores the query against every chunk) to
+    QUERY_THREADS, once per process. Its idle workers spin after each call and took a core from the next
+    query's embedding: next to one busy process hybrid p50 39-40 ms with two, 20-27 ms with one, the same
+    on idle cores, CPU a query 40-47 -> 22-25 ms (round 10). The scoring itself is ~1 ms on one thread."""
+    global _BOUNDED_PID
+    if _BOUNDED_PID != os.getpid():
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=QUERY_THREADS, user_api="blas")
+        _BOUNDED_PID = os.getpid()
+
+
 class EmbedderError(Exception):
     """The embedding model could not be loaded or the endpoint did not answer; the message says why."""
 

@@ -22,7 +22,15 @@ from typing import Any, Protocol
 import numpy as np
 import tantivy
 
-from kb.embed import Embedder, VectorStore, chunks, embedder_for_store, top_k
+from kb.embed import (
+    QUERY_THREADS,
+    Embedder,
+    VectorStore,
+    bound_query_threads,
+    chunks,
+    embedder_for_store,
+    top_k,
+)
 from kb.index import (
     FACET_FIELDS,
     FACET_SIZE,
@@ -149,6 +157,8 @@ class Searcher:
     # -- lifecycle ------------------------------------------------------------------------------
     def _load(self) -> _State:
         h: IndexHandle = open_current(self.index_dir)
+        if h.vectors is not None:
+            bound_query_threads()
         analyzer = self._fixed_analyzer
         if analyzer is None:
             analyzer = Analyzer.from_config(h.analyzer_config) if h.analyzer_config is not None else Analyzer()
@@ -240,7 +250,7 @@ class Searcher:
 
     def _embedder_for(self, store: VectorStore) -> Embedder:
         if self._embedder is None or self._embedder.model_id != store.model_id:
-            self._embedder = embedder_for_store(store.meta)
+            self._embedder = embedder_for_store(store.meta, threads=QUERY_THREADS)
         return self._embedder
 
     def _filters(self, st: _State, filters: Mapping[str, Any] | None, include_internal: bool) -> list[tantivy.Query]:

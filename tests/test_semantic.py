@@ -194,6 +194,17 @@ def test_fusion_rules_put_what_both_sides_rank_high_first_and_keep_every_candida
     assert [i for i, _ in fuse(lexical, dense, Fusion("minmax", 0.0))][:3] == ["a", "b", "c"]  # lexical only
 
 
+def test_queries_are_embedded_and_scored_on_the_query_threads(searcher: Searcher) -> None:
+    from threadpoolctl import threadpool_info
+
+    from kb.embed import QUERY_THREADS
+
+    searcher.search("验证码收不到", include_internal=True)
+    assert searcher._embedder_for(searcher._state.vectors).threads == QUERY_THREADS  # noqa: SLF001
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == QUERY_THREADS for p in blas)
+
+
 def test_a_vector_the_engine_left_unwritten_is_an_error_not_an_index_entry() -> None:
     from kb.embed import EmbedderError, checked_unit_rows
 
