@@ -452,6 +452,15 @@ def test_kb204_missing_h1(content_copy: Path) -> None:
     assert_reported(ds, "KB204", "cases/bad.md", line_of(text, "---\n\n") + 1)
 
 
+def test_a_page_url_link_resolves_as_the_built_page_does(content_copy: Path) -> None:
+    # from cases/bad.md (served at cases/bad/), ../x/ opens cases/x/: the article cases/x.md
+    ok = edit(CASE, LINK, f"[同类](../{EXISTING_CASE}/)")
+    assert check_file(content_copy, "cases/bad.md", ok) == []
+    assert codes(check_file(content_copy, "cases/bad.md", edit(CASE, LINK, "[同类](../no-such-case/)"))) == ["KB201"]
+    text = edit(CASE, LINK, f"[同类](../{EXISTING_CASE}/#没有这个标题)")
+    assert codes(check_file(content_copy, "cases/bad.md", text)) == ["KB202"]
+
+
 def test_kb205_public_article_links_internal_one(content_copy: Path) -> None:
     target = f"{EXISTING_CASE}.md"
     new = f"[同类案例]({target})"
@@ -466,6 +475,7 @@ def test_kb205_public_article_links_internal_one(content_copy: Path) -> None:
 
 @pytest.mark.parametrize("link, target", [
     (f"[同类案例](http://127.0.0.1:8000/cases/{EXISTING_CASE}/)", f"http://127.0.0.1:8000/cases/{EXISTING_CASE}/"),
+    (f"[同类案例](../{EXISTING_CASE}/)", f"../{EXISTING_CASE}/"),
     (f'<a href="{EXISTING_CASE}.md">同类案例</a>', f'<a href="{EXISTING_CASE}.md">'),
     (f"<a href=/cases/{EXISTING_CASE}/>同类案例</a>", "<a href="),
 ])

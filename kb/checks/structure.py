@@ -48,8 +48,15 @@ def broken_link(ctx: CheckContext) -> Iterator[Finding]:
         rel = _resolve(ctx.article, path)
         if rel.startswith("../") or rel == "..":
             yield Finding(link.line, link.column, f"链接 {t} 指向内容目录之外", "只链接 content/ 内的文章")  # type: ignore[attr-defined]
-        elif path and not _exists(ctx, rel):
+        elif path and not _exists(ctx, rel) and _page_article(ctx, t) is None:
             yield Finding(link.line, link.column, f"链接目标 {path} 不存在")  # type: ignore[attr-defined]
+
+
+def _page_article(ctx: CheckContext, target: str) -> Article | None:
+    """The article a page URL (../x/, as the built page's own URL resolves it) opens, if any."""
+    if target.split("#")[0].endswith("/"):
+        return next((ctx.articles[p] for p in linked_paths(ctx.article.rel, target) if p in ctx.articles), None)
+    return None
 
 
 @rule("KB202", ERROR, "链接锚点不存在", "锚点来自目标文章的小标题：标题改了，链接里的 #锚点 也要改")
@@ -57,7 +64,7 @@ def broken_anchor(ctx: CheckContext) -> Iterator[Finding]:
     """链接的 #锚点 在目标文章中没有对应的小标题（锚点由标题生成，标题改了锚点也会变）。"""
     for link, _, path, anchor in _internal_links(ctx):
         rel = _resolve(ctx.article, path)
-        target = ctx.articles.get(rel)
+        target = ctx.articles.get(rel) or _page_article(ctx, path + "#")
         if not anchor or target is None:
             continue
         anchors = {h.anchor for h in target.headings}
