@@ -43,6 +43,10 @@ NAGLE = ("多进程的单客户端 p50 比单进程高出 30 ms 以上：uvicorn
 
 #: the API's retrieval mode under test (--search-mode): hybrid (the default of full searches) or lexical
 SEARCH_MODE = ["hybrid"]
+#: the benchmark's imported answers are internal drafts, and an API without a site answers an anonymous caller
+#: from the public index (empty here): every request carries this token, so the team's index answers
+TOKEN = "kb-bench-api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 #: vectors of the benchmark corpus, cached by content (scripts/embed_cache.py fills it)
 VECTOR_CACHE = Path("/root/.cache/kb-bench/vectors.sqlite")
 
@@ -71,14 +75,16 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 
 async def drive(url: str, queries: list[str], concurrency: int, seconds: float, max_requests: int,
-                new_every: int = 0) -> dict[str, Any]:
-    """`concurrency` clients, each sending the next query as soon as its previous answer arrived."""
+                new_every: int = 0, pace_rps: float = 0.0) -> dict[str, Any]:
+    """`concurrency` clients, each sending the next query as soon as its previous answer arrived, or (paced,
+    like the wrk driver) `concurrency / pace_rps` seconds after it."""
+    pause = concurrency / pace_rps if pace_rps else 0.0
     latencies: list[float] = []
     server_ms: list[float] = []
     errors: list[str] = []
     issued = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30, headers=AUTH) as client:
         for q in queries[:concurrency]:  # open the connections before the clock starts
             await client.get("/api/search", params={"q": q, "limit": 10, "mode": SEARCH_MODE[0]})
         deadline = time.perf_counter() + seconds
@@ -101,6 +107,8 @@ async def drive(url: str, queries: list[str], concurrency: int, seconds: float, 
                     server_ms.append(float(r.json()["took_ms"]))
                 except httpx.HTTPError as e:
                     errors.append(repr(e))
+                if pause:
+                    await asyncio.sleep(pause)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -110,7 +118,8 @@ async def drive(url: str, queries: list[str], concurrency: int, seconds: float, 
             "error_samples": errors[:3], "seconds": round(elapsed, 2),
             "rps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
             "p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2),
-            "server_p50_ms": round(statistics.median(server_ms), 2) if server_ms else None}
+            "server_p50_ms": round(statistics.median(server_ms), 2) if server_ms else None,
+            "pace_rps": pace_rps or None}
 
 
 WRK_LUA = """
@@ -130,9 +139,9 @@ request = function()
   if every > 0 and n % every == 0 then
     -- a question nobody asked before: the same words and a random number, so no cache can answer it
     local path = string.gsub(paths[i], "&limit=", "%%20" .. math.random(100000000, 999999999) .. "&limit=", 1)
-    return wrk.format("GET", path)
+    return wrk.format("GET", path, {["Authorization"] = os.getenv("KB_WRK_AUTH")})
   end
-  return wrk.format("GET", paths[i])
+  return wrk.format("GET", paths[i], {["Authorization"] = os.getenv("KB_WRK_AUTH")})
 end
 """
 
@@ -156,6 +165,7 @@ def drive_wrk(url: str, queries: list[str], concurrency: int, seconds: float, wo
     out = subprocess.run(["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{max(1, int(seconds))}s",
                           "--latency", "-s", str(lua), url], capture_output=True, text=True,
                          env={**os.environ, "KB_WRK_PATHS": str(paths), "KB_WRK_NEW_EVERY": str(new_every),
+                              "KB_WRK_AUTH": AUTH["Authorization"],
                               "KB_WRK_PAUSE_MS": str(round(concurrency / pace_rps * 1000) if pace_rps else 0)},
                          check=True).stdout
     lat = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", out, re.M))
@@ -176,7 +186,7 @@ def warm_up(url: str, queries: list[str], connections: int = 8) -> float:
     t0 = time.perf_counter()
 
     async def run() -> None:
-        clients = [httpx.AsyncClient(base_url=url, timeout=60) for _ in range(connections)]
+        clients = [httpx.AsyncClient(base_url=url, timeout=60, headers=AUTH) for _ in range(connections)]
         try:
             async def one(c: httpx.AsyncClient) -> None:
                 for q in queries:
@@ -225,8 +235,8 @@ def main() -> None:
     cache_env = os.environ.get("KB_SEARCH_CACHE")
     for mode, workers in [(m, w) for m in args.cache for w in args.workers]:
         os.environ["KB_SEARCH_CACHE"] = "0" if mode == "cold" else (cache_env or "2048")
-        with KbServer(index_dir, None, workers=workers, cwd=index_dir.parent) as srv:
-            documents = httpx.get(f"{srv.url}/api/health").json()["documents"]
+        with KbServer(index_dir, None, token=TOKEN, workers=workers, cwd=index_dir.parent) as srv:
+            documents = httpx.get(f"{srv.url}/api/health", headers=AUTH).json()["documents"]
             if mode in ("warm", "mixed"):
                 console.print(f"预热：{warm_up(srv.url, queries):.1f} s")
             for conc in args.concurrency:
