@@ -440,10 +440,9 @@ def _people(text: str, norm: str, excluded: set[str], add: object) -> None:
             continue
         found.append((m.start(), name))
     for m in _LATIN_NAME.finditer(norm):
-        excluded_pinyin = _pinyin_of(frozenset(excluded))
         words = m.group(1).split(" ")
         for n in (3, 2):  # the longest reading that spells a name: Wang Xiao Ming, then Wang Xiaoming
-            at = _pinyin_name(words[:n], excluded_pinyin) if len(words) >= n else None
+            at = _pinyin_name(words[:n], frozenset(excluded)) if len(words) >= n else None
             if at is not None:
                 name = " ".join(words[:n])
                 masked = f"{words[0]} ***" if at == 0 else f"*** {words[n - 1]}"  # the surname stays
@@ -486,10 +485,10 @@ def _given_name(word: str, every: frozenset[str]) -> bool:
                                                      for i in range(2, len(word) - 1)))
 
 
-def _pinyin_name(words: list[str], excluded_pinyin: frozenset[str]) -> int | None:
+def _pinyin_name(words: list[str], excluded: frozenset[str]) -> int | None:
     """Where the surname is when the words spell a Chinese name in pinyin: first (Wang Xiaoming, Wang Xiao
     Ming, WANG Xiaoming) or last (Xiaoming Wang, Xiao-ming Wang); None when they do not. Each word
-    capitalised or all capitals; a team member's name (`excluded_pinyin`, either order) and a place are not."""
+    capitalised or all capitals; a team member's name (`excluded`, in pinyin, either order) and a place are not."""
     if not all(w[0].isupper() and (w[1:].islower() or w.isupper()) for w in words):
         return None
     low = [w.lower() for w in words]
@@ -502,7 +501,7 @@ def _pinyin_name(words: list[str], excluded_pinyin: frozenset[str]) -> int | Non
     if low[-1] in surnames:
         forms.append((len(low) - 1, low[-1], "-".join(low[:-1])))
     forms = [f for f in forms if _given_name(f[2], every)]
-    if any(surname + given.replace("-", "") in excluded_pinyin for _, surname, given in forms):
+    if forms and any(surname + given.replace("-", "") in _pinyin_of(excluded) for _, surname, given in forms):
         return None
     return forms[0][0] if forms else None
 
