@@ -151,8 +151,9 @@ _WEAK_LABEL = re.compile(r"(?:客户代表|销售代表|客户|用户|财务|老
 _TITLED = re.compile(rf"({_SURNAME})({_CJK}{{1,2}})(?![*＊])(?=先生|女士|小姐|老师|总(?!结|计|数|量|额|共|部|体|的|是)|经理|律师|医生)")
 #: a name spelled in pinyin after a label (联系人 Wang Xiaoming, Contact: LIU Dehua, Mr. Chen Zhiqiang): two or
 #: three Latin words; `_pinyin_name` decides whether they spell a surname and a one- or two-syllable given name
-_LATIN_NAME = re.compile(r"(?:联系人|对接人|客户经理|姓名|法人|负责人|经办人|客户代表|销售代表|客户|用户|财务|老板|同事"
-                         r"|\b(?:[Cc]ontact(?: person)?|[Nn]ame|Mrs?|Ms|Miss|Dr)\b\.?)[:：]?[ \t]*"
+#: after a strong label (always followed by a name) the words may also be in lower case (联系人 wang xiaoming)
+_LATIN_NAME = re.compile(r"(?:(联系人|对接人|客户经理|姓名|法人|负责人|经办人|\b[Cc]ontact(?: person)?\b|\b[Nn]ame\b)"
+                         r"|客户代表|销售代表|客户|用户|财务|老板|同事|\b(?:Mrs?|Ms|Miss|Dr)\b\.?)[:：]?[ \t]*"
                          r"(?<![A-Za-z])([A-Za-z]+(?:(?: |-)[A-Za-z]+){1,2})(?![A-Za-z])")
 #: pinyin pairs that are places or brands, not people (香港 written Hong Kong, 深圳 Shen Zhen)
 _NOT_PINYIN_NAMES = frozenset({"hongkong", "shenzhen", "xiamen", "changsha", "taiwan", "xian"})
@@ -440,13 +441,14 @@ def _people(text: str, norm: str, excluded: set[str], add: object) -> None:
             continue
         found.append((m.start(), name))
     for m in _LATIN_NAME.finditer(norm):
-        words = m.group(1).split(" ")
+        words = m.group(2).split(" ")
         for n in (3, 2):  # the longest reading that spells a name: Wang Xiao Ming, then Wang Xiaoming
-            at = _pinyin_name(words[:n], frozenset(excluded)) if len(words) >= n else None
+            at = _pinyin_name(words[:n], frozenset(excluded), any_case=m.group(1) is not None) \
+                if len(words) >= n else None
             if at is not None:
                 name = " ".join(words[:n])
                 masked = f"{words[0]} ***" if at == 0 else f"*** {words[n - 1]}"  # the surname stays
-                add("person", m.start(1), m.start(1) + len(name), masked)
+                add("person", m.start(2), m.start(2) + len(name), masked)
                 break
     for start, name in found:
         if name in _NOT_NAMES or name[:2] in _NOT_NAMES:
@@ -485,11 +487,13 @@ def _given_name(word: str, every: frozenset[str]) -> bool:
                                                      for i in range(2, len(word) - 1)))
 
 
-def _pinyin_name(words: list[str], excluded: frozenset[str]) -> int | None:
+def _pinyin_name(words: list[str], excluded: frozenset[str], any_case: bool = False) -> int | None:
     """Where the surname is when the words spell a Chinese name in pinyin: first (Wang Xiaoming, Wang Xiao
     Ming, WANG Xiaoming) or last (Xiaoming Wang, Xiao-ming Wang); None when they do not. Each word
-    capitalised or all capitals; a team member's name (`excluded`, in pinyin, either order) and a place are not."""
-    if not all(w[0].isupper() and (w[1:].islower() or w.isupper()) for w in words):
+    capitalised or all capitals (or, `any_case`, all in lower case); a team member's name (`excluded`, in pinyin,
+    either order) and a place are not."""
+    if not (any_case and all(w.islower() for w in words)) and \
+            not all(w[0].isupper() and (w[1:].islower() or w.isupper()) for w in words):
         return None
     low = [w.lower() for w in words]
     if "".join(low).replace("-", "") in _NOT_PINYIN_NAMES or not all(_PINYIN_WORD.fullmatch(w) for w in low):
