@@ -16,6 +16,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from kb.publish import ANY_HREF, HTML_LINK, html_target
+
 FRONT_MATTER_FENCE = "---"
 
 
@@ -62,6 +64,8 @@ class Article:
     body_line: int
     headings: list[Heading] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    #: raw HTML <a href> in the body (blocks and inline HTML as CommonMark parses them; never code)
+    html_links: list[Link] = field(default_factory=list)
     has_front_matter: bool = True
     folder_kind: str | None = None
 
@@ -369,12 +373,23 @@ def _inline_text(token: Any) -> str:
     return "".join(c.content for c in token.children if c.type in ("text", "code_inline")).strip()
 
 
-def _headings_and_links(body: str, body_line: int) -> tuple[list[Heading], list[Link]]:
+def _headings_and_links(body: str, body_line: int) -> tuple[list[Heading], list[Link], list[Link]]:
     tokens = _markdown().parse(body)
     headings: list[Heading] = []
     links: list[Link] = []
+    html_links: list[Link] = []
     body_lines = body.splitlines()
     seen: dict[str, int] = {}
+
+    def locate(tok: Any, needle: str, offset: int = 1) -> tuple[int, int]:
+        """(line, column + offset - 1) of `needle` within the lines of block `tok`; else the block's first
+        line, column 1."""
+        for k in range(tok.map[0], min(tok.map[1], len(body_lines))):
+            pos = body_lines[k].find(needle)
+            if pos >= 0:
+                return body_line + k, pos + offset
+        return body_line + tok.map[0], 1
+
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map:
             text = _inline_text(tokens[i + 1]) if i + 1 < len(tokens) else ""
@@ -385,21 +400,21 @@ def _headings_and_links(body: str, body_line: int) -> tuple[list[Heading], list[
             else:
                 seen[anchor] = 0
             headings.append(Heading(int(tok.tag[1]), text, anchor, body_line + tok.map[0]))
+        if tok.type == "html_block" and tok.map:
+            for m in HTML_LINK.finditer(tok.content):
+                html_links.append(Link(html_target(m), m.group(4), *locate(tok, m.group(0).split("\n")[0])))
         if tok.type == "inline" and tok.children and tok.map:
             children = tok.children
             for j, child in enumerate(children):
+                if child.type == "html_inline":
+                    html_links += [Link(html_target(m), "", *locate(tok, child.content))
+                                   for m in ANY_HREF.finditer(child.content)]
                 if child.type != "link_open":
                     continue
                 href = unquote(str(child.attrGet("href") or ""))
                 label = children[j + 1].content if j + 1 < len(children) else ""
-                line_no, col = body_line + tok.map[0], 1
-                for k in range(tok.map[0], min(tok.map[1], len(body_lines))):
-                    pos = body_lines[k].find(f"]({href}")
-                    if pos >= 0:
-                        line_no, col = body_line + k, pos + 3
-                        break
-                links.append(Link(href, label, line_no, col))
-    return headings, links
+                links.append(Link(href, label, *locate(tok, f"]({href}", offset=3)))  # the target's column
+    return headings, links, html_links
 
 
 def parse_article(path: Path, rel: str, data: bytes, folder_kind: str | None = None,
@@ -415,9 +430,9 @@ def parse_article(path: Path, rel: str, data: bytes, folder_kind: str | None = N
     if fm is not None:
         meta, keys, values = _parse_front_matter(fm)
     _check_body_shape(body, body_line)
-    headings, links = _headings_and_links(body, body_line)
+    headings, links, html_links = _headings_and_links(body, body_line)
     return Article(path=path, rel=rel, text=text, meta=meta, key_positions=keys, value_positions=values,
-                   body=body, body_line=body_line, headings=headings, links=links,
+                   body=body, body_line=body_line, headings=headings, links=links, html_links=html_links,
                    has_front_matter=fm is not None, folder_kind=folder_kind)
 
 

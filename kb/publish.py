@@ -65,11 +65,11 @@ _WEB_URL = re.compile(r"^https?://[^/?#]+(?:/|$)", re.I)
 _DROPPED_BLOCKS = {"list_item_open": "list_item_close", "tr_open": "tr_close", "heading_open": "heading_close"}
 _HTML_REF = re.compile(r"\b(?:src|href)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 _HREF = re.compile(r"href", re.I)
-_ANY_HREF = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+))", re.I)
+ANY_HREF = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+))", re.I)
 #: every place a link target can stand, cheaply (inline, <angle> or reference definition, raw href): a page
 #: none of whose targets is hidden needs no parse
 _ANY_TARGET = re.compile(r"\]\(\s*(?:<([^>\n]*)>|([^)\s]+))|^\s{0,3}\[[^\]\n]+\]:\s*(?:<([^>\n]*)>|(\S+))|"
-                         + _ANY_HREF.pattern, re.I | re.M)
+                         + ANY_HREF.pattern, re.I | re.M)
 _EXTERNAL = re.compile(r"^[a-zA-Z][\w+.-]*:|^#|^/|^//")
 
 
@@ -137,7 +137,7 @@ def _hidden_block_lines(markdown: str, hidden: Callable[[str], bool]) -> set[int
         elif tok.type == "inline" and stack and stack[-1] is not None:
             kids = tok.children or []
             targets = [str(c.attrGet("href") or "") for c in kids if c.type == "link_open"]
-            targets += [html_target(m) for c in kids if c.type == "html_inline" for m in _ANY_HREF.finditer(c.content)]
+            targets += [html_target(m) for c in kids if c.type == "html_inline" for m in ANY_HREF.finditer(c.content)]
             if any(hidden(t) for t in targets):
                 start, end = stack[-1]
                 out.update(i for i in range(start, end) if i < len(lines) and lines[i].strip())
@@ -145,7 +145,7 @@ def _hidden_block_lines(markdown: str, hidden: Callable[[str], bool]) -> set[int
 
 
 def html_target(m: re.Match[str]) -> str:
-    """The href value of an _ANY_HREF or HTML_LINK match (double-quoted, single-quoted or bare)."""
+    """The href value of an ANY_HREF or HTML_LINK match (double-quoted, single-quoted or bare)."""
     return next(g for g in m.groups()[:3] if g is not None)
 
 

@@ -496,6 +496,8 @@ def test_kb205_a_public_draft_is_hidden_too_and_code_is_not_a_link(content_copy:
     assert codes(ds) == ["KB205"] and "还没有发布" in ds[0].message
     fenced = edit(public, LINK, f'示例：\n\n```html\n<a href="{EXISTING_CASE}.md">x</a>\n```\n')
     assert check_file(content_copy, "cases/bad.md", fenced) == []
+    inline_code = edit(public, LINK, f'写成 `<a href="{EXISTING_CASE}.md">x</a>` 的链接')
+    assert check_file(content_copy, "cases/bad.md", inline_code) == []
 
 # --- KB3xx: sensitive data ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from kb.checks import ERROR, WARNING, CheckContext, Finding, rule
 from kb.config import GENERATED_PAGES
 from kb.kinds import BY_FOLDER, BY_NAME
 from kb.model import Article, Heading
-from kb.publish import HTML_LINK, html_target, linked_paths, published
+from kb.publish import linked_paths, published
 from kb.templates import PLACEHOLDER_LINES
 
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
@@ -123,24 +123,11 @@ def public_links_internal(ctx: CheckContext) -> Iterator[Finding]:
                 break
 
 
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-
-
 def _link_targets(a: Article) -> Iterator[tuple[int, int, str]]:
-    """(line, column, target) of every link in the body: Markdown links as parsed, and raw HTML <a href>
-    outside fenced code (the public build rewrites both, kb.publish.public_markdown)."""
-    for link in a.links:
+    """(line, column, target) of every link in the body: Markdown links and raw HTML <a href>, as CommonMark
+    parses them (the public build rewrites both, kb.publish.public_markdown)."""
+    for link in (*a.links, *a.html_links):
         yield link.line, link.column, link.target.strip()
-    fence = ""
-    for i, text in enumerate(a.body.split("\n")):
-        m = _FENCE.match(text)
-        if m and (not fence or m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)):
-            fence = "" if fence else m.group(1)
-            continue
-        if fence:
-            continue
-        for m in HTML_LINK.finditer(text):
-            yield a.body_line + i, m.start() + 1, html_target(m)
 
 
 def _published(a: Article) -> bool:
